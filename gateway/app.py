@@ -1,0 +1,53 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import contextlib
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ledger.store import LedgerDatabase
+from resolvers.schema import build_schema
+
+from .config import Settings
+from .dev_principal import DevPrincipalResolver
+from .graphiql import graphiql_routes
+from .graphql_http import GraphQLEndpoint
+
+
+def create_app(settings: Settings, *, db: LedgerDatabase | None = None) -> Starlette:
+    """Build the gateway; pass `db` to share one (tests), else it is opened from settings."""
+    owns_db = db is None
+    database = db or LedgerDatabase.from_url(settings.database_url)
+    schema = build_schema()
+    endpoint = GraphQLEndpoint(
+        schema,
+        database,
+        DevPrincipalResolver(database),
+        settings.limits,
+        settings.max_body_bytes,
+        settings.graphiql,
+    )
+
+    async def healthz(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        if owns_db:
+            await database.dispose()
+
+    routes = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    if settings.graphiql:
+        routes += graphiql_routes()
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.db = database
+    app.state.schema = schema
+    return app

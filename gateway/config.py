@@ -1,0 +1,102 @@
+"""Gateway settings: defaults, a TOML file, and environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from resolvers.context import Limits
+
+DEFAULT_DEMO_DB = Path("var") / "demo.db"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `create_app` needs.
+
+    Attributes:
+        database_url: SQLAlchemy URL; `sqlite:///path.db` (embedded) or `postgresql://…`.
+        host / port: where `serve` listens; loopback unless configured otherwise.
+        graphiql: serve the in-browser IDE at /graphiql.
+        limits: page sizes (`first`) for every connection.
+        max_body_bytes: largest request body accepted.
+    """
+
+    database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+    limits: Limits = field(default_factory=Limits)
+    max_body_bytes: int = 1_000_000
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read a TOML file like:
+
+        [database]
+        url = "postgresql://ledgergate@127.0.0.1:5432/ledgergate"
+        [http]
+        host = "127.0.0.1"
+        port = 8000
+        graphiql = true
+        [limits]
+        default_page_size = 100
+        max_page_size = 10000
+
+    `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
+    """
+    settings = Settings()
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        settings = _apply(settings, raw, path)
+    if url := os.environ.get("LEDGERGATE_DATABASE_URL"):
+        settings = replace(settings, database_url=url)
+    return settings
+
+
+def _section(raw: dict, name: str, path: Path) -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return value
+
+
+def _typed(section: dict, key: str, kind: type, default, path: Path, name: str):
+    value = section.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{path}: {name}.{key} must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
+    known = {"database", "http", "limits"}
+    if unknown := set(raw) - known:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
+    database = _section(raw, "database", path)
+    http = _section(raw, "http", path)
+    limits = _section(raw, "limits", path)
+    page = _typed(limits, "default_page_size", int, settings.limits.default_page_size, path, "limits")
+    max_page = _typed(limits, "max_page_size", int, settings.limits.max_page_size, path, "limits")
+    if not 1 <= page <= max_page:
+        raise ConfigError(f"{path}: limits.default_page_size must be between 1 and max_page_size")
+    return Settings(
+        database_url=_typed(database, "url", str, settings.database_url, path, "database"),
+        host=_typed(http, "host", str, settings.host, path, "http"),
+        port=_typed(http, "port", int, settings.port, path, "http"),
+        graphiql=_typed(http, "graphiql", bool, settings.graphiql, path, "http"),
+        limits=Limits(default_page_size=page, max_page_size=max_page),
+        max_body_bytes=_typed(
+            http, "max_body_bytes", int, settings.max_body_bytes, path, "http"
+        ),
+    )

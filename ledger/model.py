@@ -1,0 +1,239 @@
+"""The ledger's tables, as typed SQLAlchemy 2 mappings.
+
+Amounts are integer minor units of the line's currency; statistical quantities are integers
+scaled by their account's `quantity_scale`. Every ledger row but `Entity` carries its
+`entity_id` (the `EntityScoped` mixin), which `ledger.tenancy` uses to confine sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; everywhere else keys are 64-bit.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+GENESIS_HASH = "0" * 64
+
+
+class AccountType(str, enum.Enum):
+    ASSET = "ASSET"
+    LIABILITY = "LIABILITY"
+    EQUITY = "EQUITY"
+    REVENUE = "REVENUE"
+    EXPENSE = "EXPENSE"
+    STATISTICAL = "STATISTICAL"
+
+
+class DimensionKind(str, enum.Enum):
+    DEPARTMENT = "DEPARTMENT"
+    LOCATION = "LOCATION"
+    PROJECT = "PROJECT"
+    CUSTOMER = "CUSTOMER"
+    VENDOR = "VENDOR"
+    EMPLOYEE = "EMPLOYEE"
+    ITEM = "ITEM"
+    CLASS = "CLASS"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EntityScoped:
+    """Mixin for rows that belong to one entity (company)."""
+
+    entity_id: Mapped[int] = mapped_column(Id, ForeignKey("entities.id"), index=False)
+
+
+class Entity(Base):
+    """A company: the unit of confinement, numbering and the hash chain.
+
+    Attributes:
+        head_seq: sequence number of the last posted entry (0 before the first).
+        head_hash: hash of the last posted entry (GENESIS_HASH before the first).
+    """
+
+    __tablename__ = "entities"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_currency: Mapped[str] = mapped_column(String(3))
+    head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+
+class Account(EntityScoped, Base):
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("entity_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    # Statistical accounts only: the unit (rooms, people, GB) and how many decimals a
+    # quantity may carry.
+    unit: Mapped[str | None] = mapped_column(String(32))
+    quantity_scale: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DimensionValue(EntityScoped, Base):
+    __tablename__ = "dimension_values"
+    __table_args__ = (UniqueConstraint("entity_id", "kind", "code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Period(EntityScoped, Base):
+    __tablename__ = "periods"
+    __table_args__ = (UniqueConstraint("entity_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Journal(EntityScoped, Base):
+    __tablename__ = "journals"
+    __table_args__ = (UniqueConstraint("entity_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class JournalEntry(EntityScoped, Base):
+    """A posted entry; never updated or deleted once written (see `ledger.tenancy`).
+
+    Attributes:
+        seq: gapless per-entity posting sequence; the hash chain follows it.
+        reverses_id: the entry this one reverses; unique, so an entry is reversed once.
+        posted_at: ISO-8601 UTC timestamp, kept as text so it hashes identically everywhere.
+        prev_hash / hash: the chain link (see `ledger.hashing`).
+    """
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        UniqueConstraint("entity_id", "seq"),
+        UniqueConstraint("entity_id", "number"),
+        Index("ix_journal_entries_entity_date", "entity_id", "date", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    number: Mapped[str] = mapped_column(String(32))
+    journal_id: Mapped[int] = mapped_column(Id, ForeignKey("journals.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(String(500))
+    reverses_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("journal_entries.id"), unique=True
+    )
+    posted_at: Mapped[str] = mapped_column(String(32))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+DIMENSION_COLUMNS: dict[DimensionKind, str] = {
+    DimensionKind.DEPARTMENT: "department_id",
+    DimensionKind.LOCATION: "location_id",
+    DimensionKind.PROJECT: "project_id",
+    DimensionKind.CUSTOMER: "customer_id",
+    DimensionKind.VENDOR: "vendor_id",
+    DimensionKind.EMPLOYEE: "employee_id",
+    DimensionKind.ITEM: "item_id",
+    DimensionKind.CLASS: "class_id",
+}
+
+
+def _dimension() -> Mapped[int | None]:
+    return mapped_column(Id, ForeignKey("dimension_values.id"))
+
+
+class JournalLine(EntityScoped, Base):
+    """One line of an entry.
+
+    The standard dimensions are columns (not a side table) so that reports can GROUP BY
+    them on an index; `date` repeats the entry's date for the same reason.
+    """
+
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "line_no"),
+        Index("ix_journal_lines_account_date", "entity_id", "account_id", "date", "id"),
+        Index("ix_journal_lines_entity_date", "entity_id", "date", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    debit: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit: Mapped[int] = mapped_column(BigInteger, default=0)
+    quantity: Mapped[int | None] = mapped_column(BigInteger)
+    memo: Mapped[str | None] = mapped_column(String(500))
+    department_id: Mapped[int | None] = _dimension()
+    location_id: Mapped[int | None] = _dimension()
+    project_id: Mapped[int | None] = _dimension()
+    customer_id: Mapped[int | None] = _dimension()
+    vendor_id: Mapped[int | None] = _dimension()
+    employee_id: Mapped[int | None] = _dimension()
+    item_id: Mapped[int | None] = _dimension()
+    class_id: Mapped[int | None] = _dimension()
+
+
+class SourceLink(EntityScoped, Base):
+    """Where an entry (line_id null) or a line came from, in the system that owns it."""
+
+    __tablename__ = "source_links"
+    __table_args__ = (
+        Index("ix_source_links_record", "entity_id", "system", "record_type", "record_id"),
+        Index("ix_source_links_entry", "entry_id"),
+        Index("ix_source_links_line", "line_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
+    line_id: Mapped[int | None] = mapped_column(Id, ForeignKey("journal_lines.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    system: Mapped[str] = mapped_column(String(64))
+    record_type: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[str] = mapped_column(String(128))
+    url: Mapped[str | None] = mapped_column(String(1000))
+
+
+class IdempotencyKey(EntityScoped, Base):
+    """A write's idempotency key and the fingerprint of the request it first came with."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("entity_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
+
+
+LEDGER_HISTORY = (JournalEntry, JournalLine, SourceLink, IdempotencyKey)

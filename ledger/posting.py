@@ -1,0 +1,406 @@
+"""Posting and reversing entries: validation, numbering, the hash chain, idempotency.
+
+Every write runs in one transaction that first takes the entity's write lock (an UPDATE
+of its `entities` row: a row lock on PostgreSQL, the database write lock on SQLite), so
+numbering and the chain stay linear and two requests with one idempotency key serialise:
+the second sees the first's key and replays its result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .drafts import EntryDraft, LineDraft, SourceRef, request_document
+from .errors import Conflict, InvalidEntry, NotFound, Violation
+from .hashing import EntryContent, LineContent, SourceContent, chain_hash, fingerprint
+from .history import CodeBook, entry_contents
+from .model import (
+    DIMENSION_COLUMNS,
+    Account,
+    AccountType,
+    DimensionKind,
+    DimensionValue,
+    Entity,
+    IdempotencyKey,
+    Journal,
+    JournalEntry,
+    JournalLine,
+    Period,
+    SourceLink,
+)
+from .money import currency_scale, from_minor, to_minor
+from .tenancy import ENTITY_KEY
+from .validators import PostingRefs, validate_entry
+
+MAX_KEY_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A draft to post, with the idempotency key it came with (None for internal loads)."""
+
+    draft: EntryDraft
+    idempotency_key: str | None = None
+
+
+def entry_number(seq: int) -> str:
+    return f"JE-{seq:07d}"
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+async def lock_entity(session: AsyncSession) -> Entity:
+    """Take the entity's write lock for this transaction and return its fresh head."""
+    entity_id = session.info[ENTITY_KEY]
+    await session.execute(
+        update(Entity).where(Entity.id == entity_id).values(head_seq=Entity.head_seq)
+    )
+    entity = await session.get(Entity, entity_id, populate_existing=True)
+    if entity is None:
+        raise NotFound(f"entity {entity_id} does not exist")
+    return entity
+
+
+def _check_key(key: str) -> None:
+    if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
+        raise InvalidEntry(
+            [Violation("idempotencyKey", f"must be 1 to {MAX_KEY_LENGTH} non-blank characters")]
+        )
+
+
+async def _replay(session: AsyncSession, key: str, request_hash: str) -> int | None:
+    row = (
+        await session.execute(
+            select(IdempotencyKey.request_hash, IdempotencyKey.entry_id).where(
+                IdempotencyKey.key == key
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise Conflict(
+            f"idempotency key {key!r} was already used with a different request"
+        )
+    return row.entry_id
+
+
+async def resolve_refs(
+    session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False
+) -> list[PostingRefs]:
+    """Look up every code the drafts use, in a constant number of statements."""
+    account_codes = {line.account for d in drafts for line in d.lines}
+    journal_codes = {d.journal for d in drafts}
+    dim_kinds = {k for d in drafts for line in d.lines for k, _ in line.dimensions}
+    dim_codes = {c for d in drafts for line in d.lines for _, c in line.dimensions}
+    accounts = {
+        a.code: a
+        for a in (await session.scalars(select(Account).where(Account.code.in_(account_codes))))
+    }
+    journals = {
+        j.code: j
+        for j in (await session.scalars(select(Journal).where(Journal.code.in_(journal_codes))))
+    }
+    dimensions = {}
+    if dim_codes:
+        dimensions = {
+            (v.kind, v.code): v
+            for v in await session.scalars(
+                select(DimensionValue).where(
+                    DimensionValue.kind.in_(dim_kinds), DimensionValue.code.in_(dim_codes)
+                )
+            )
+        }
+    periods = list(await session.scalars(select(Period).order_by(Period.start_date)))
+    scale = currency_scale(entity.base_currency)
+
+    def period_of(day: dt.date) -> Period | None:
+        return next((p for p in periods if p.start_date <= day <= p.end_date), None)
+
+    return [
+        PostingRefs(
+            currency=entity.base_currency,
+            currency_scale=scale,
+            journal=journals.get(d.journal),
+            period=period_of(d.date),
+            accounts=accounts,
+            dimensions=dimensions,
+            allow_inactive=allow_inactive,
+        )
+        for d in drafts
+    ]
+
+
+def _source_content(ref: SourceRef) -> SourceContent:
+    return SourceContent(ref.system, ref.record_type, ref.record_id, ref.url)
+
+
+def _line_values(line: LineDraft, refs: PostingRefs) -> dict:
+    account = refs.accounts[line.account]
+    # Statistical lines carry the entity's currency too, with zero money, so every line
+    # has one and reports group uniformly.
+    values = {
+        "account_id": account.id,
+        "memo": line.memo,
+        "currency": refs.currency,
+        "debit": 0,
+        "credit": 0,
+        "quantity": None,
+    }
+    if account.type == AccountType.STATISTICAL.value:
+        values["quantity"] = to_minor(line.quantity, account.quantity_scale)
+    else:
+        if line.debit is not None:
+            values["debit"] = to_minor(line.debit, refs.currency_scale)
+        else:
+            values["credit"] = to_minor(line.credit, refs.currency_scale)
+    for kind, code in line.dimensions:
+        values[DIMENSION_COLUMNS[DimensionKind(kind)]] = refs.dimensions[(kind, code)].id
+    return values
+
+
+async def _write(
+    session: AsyncSession,
+    entity: Entity,
+    postings: Sequence[Posting],
+    refs: Sequence[PostingRefs],
+    request_hashes: Sequence[str | None],
+    reversed_numbers: dict[int, str],
+) -> list[int]:
+    """Insert entries, lines, links and keys in bulk; advance the entity's chain head."""
+    entity_id = entity.id
+    posted_at = _utc_now()
+    seq, prev = entity.head_seq, entity.head_hash
+    entry_rows, line_plans = [], []
+    for posting, ref in zip(postings, refs):
+        draft = posting.draft
+        seq += 1
+        lines = [_line_values(line, ref) for line in draft.lines]
+        content = EntryContent(
+            entity=entity.code,
+            seq=seq,
+            number=entry_number(seq),
+            journal=draft.journal,
+            date=draft.date.isoformat(),
+            description=draft.description,
+            posted_at=posted_at,
+            reverses=reversed_numbers.get(draft.reverses_id) if draft.reverses_id else None,
+            sources=(_source_content(draft.source),) if draft.source else (),
+            lines=tuple(
+                LineContent(
+                    line_no=n,
+                    account=line.account,
+                    currency=values["currency"],
+                    debit=values["debit"],
+                    credit=values["credit"],
+                    quantity=values["quantity"],
+                    memo=line.memo,
+                    dimensions=dict(line.dimensions),
+                    sources=tuple(_source_content(s) for s in line.sources),
+                )
+                for n, (line, values) in enumerate(zip(draft.lines, lines), start=1)
+            ),
+        )
+        digest = chain_hash(prev, content)
+        entry_rows.append(
+            {
+                "entity_id": entity_id,
+                "seq": seq,
+                "number": content.number,
+                "journal_id": ref.journal.id,
+                "date": draft.date,
+                "description": draft.description,
+                "reverses_id": draft.reverses_id,
+                "posted_at": posted_at,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        line_plans.append(lines)
+        prev = digest
+
+    entry_ids = list(
+        await session.scalars(
+            insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
+            entry_rows,
+        )
+    )
+    line_rows, line_sources = [], []
+    for entry_id, posting, lines in zip(entry_ids, postings, line_plans):
+        draft = posting.draft
+        for n, (line, values) in enumerate(zip(draft.lines, lines), start=1):
+            line_rows.append(
+                {**values, "entity_id": entity_id, "entry_id": entry_id, "line_no": n, "date": draft.date}
+            )
+            line_sources.append(line.sources)
+    line_ids = list(
+        await session.scalars(
+            insert(JournalLine).returning(JournalLine.id, sort_by_parameter_order=True),
+            line_rows,
+        )
+    )
+    link_rows = []
+    for entry_id, posting in zip(entry_ids, postings):
+        if posting.draft.source:
+            link_rows.append(_link_row(entity_id, entry_id, None, 0, posting.draft.source))
+    for line_id, line_row, sources in zip(line_ids, line_rows, line_sources):
+        for position, ref in enumerate(sources):
+            link_rows.append(_link_row(entity_id, line_row["entry_id"], line_id, position, ref))
+    if link_rows:
+        await session.execute(insert(SourceLink), link_rows)
+    key_rows = [
+        {"entity_id": entity_id, "key": p.idempotency_key, "request_hash": h, "entry_id": eid}
+        for p, h, eid in zip(postings, request_hashes, entry_ids)
+        if p.idempotency_key is not None
+    ]
+    if key_rows:
+        await session.execute(insert(IdempotencyKey), key_rows)
+    await session.execute(
+        update(Entity).where(Entity.id == entity_id).values(head_seq=seq, head_hash=prev)
+    )
+    entity.head_seq, entity.head_hash = seq, prev
+    return entry_ids
+
+
+def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int, ref: SourceRef) -> dict:
+    return {
+        "entity_id": entity_id,
+        "entry_id": entry_id,
+        "line_id": line_id,
+        "position": position,
+        "system": ref.system,
+        "record_type": ref.record_type,
+        "record_id": ref.record_id,
+        "url": ref.url,
+    }
+
+
+async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> list[int]:
+    """Validate and post entries in one transaction; all or nothing.
+
+    Returns the entry ids in request order. A posting whose key was seen before with the
+    same request returns the original entry; with a different request it raises Conflict.
+    Any broken rule raises InvalidEntry listing every violation of every entry, and
+    nothing is written.
+    """
+    entity = await lock_entity(session)
+    hashes: list[str | None] = []
+    results: list[int | None] = []
+    for posting in postings:
+        if posting.idempotency_key is None:
+            hashes.append(None)
+            results.append(None)
+            continue
+        _check_key(posting.idempotency_key)
+        request_hash = fingerprint({"operation": "post", **request_document(posting.draft)})
+        hashes.append(request_hash)
+        results.append(await _replay(session, posting.idempotency_key, request_hash))
+    fresh = [i for i, r in enumerate(results) if r is None]
+    if fresh:
+        todo = [postings[i] for i in fresh]
+        refs = await resolve_refs(session, entity, [p.draft for p in todo])
+        violations = []
+        for n, (posting, ref) in enumerate(zip(todo, refs)):
+            found = validate_entry(posting.draft, ref)
+            prefix = f"entries[{fresh[n]}]." if len(postings) > 1 else ""
+            violations += [Violation(prefix + v.path, v.message) for v in found]
+        if violations:
+            raise InvalidEntry(violations)
+        ids = await _write(session, entity, todo, refs, [hashes[i] for i in fresh], {})
+        for i, entry_id in zip(fresh, ids):
+            results[i] = entry_id
+    await session.commit()
+    return results  # type: ignore[return-value]
+
+
+async def post_entry(session: AsyncSession, draft: EntryDraft, idempotency_key: str) -> int:
+    return (await post_entries(session, [Posting(draft, idempotency_key)]))[0]
+
+
+async def reverse_entry(
+    session: AsyncSession, number: str, date: dt.date, idempotency_key: str
+) -> int:
+    """Post the mirror image of entry `number` on `date`, linked to it both ways."""
+    entity = await lock_entity(session)
+    _check_key(idempotency_key)
+    request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
+    replayed = await _replay(session, idempotency_key, request_hash)
+    if replayed is not None:
+        await session.commit()
+        return replayed
+    original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
+    if original is None:
+        raise NotFound(f"no journal entry {number!r}")
+    reversal = await session.scalar(
+        select(JournalEntry.number).where(JournalEntry.reverses_id == original.id)
+    )
+    if reversal is not None:
+        raise Conflict(f"journal entry {number} was already reversed by {reversal}")
+    if date < original.date:
+        raise InvalidEntry(
+            [Violation("date", f"a reversal cannot be dated before {number} ({original.date.isoformat()})")]
+        )
+    codes = await CodeBook.load(session)
+    content = (await entry_contents(session, entity, [original], codes))[original.id]
+    accounts = {line.account for line in content.lines}
+    scales = dict(
+        (
+            await session.execute(
+                select(Account.code, Account.quantity_scale).where(Account.code.in_(accounts))
+            )
+        ).tuples().all()
+    )
+    draft = _mirror(content, date, original.id, currency_scale(entity.base_currency), scales)
+    refs = (await resolve_refs(session, entity, [draft], allow_inactive=True))[0]
+    violations = validate_entry(draft, refs)
+    if violations:
+        raise InvalidEntry(violations)
+    posting = Posting(draft, idempotency_key)
+    [entry_id] = await _write(session, entity, [posting], [refs], [request_hash], {original.id: number})
+    await session.commit()
+    return entry_id
+
+
+def _mirror(
+    content: EntryContent,
+    date: dt.date,
+    original_id: int,
+    money_scale: int,
+    quantity_scales: dict[str, int],
+) -> EntryDraft:
+    def ref(s: SourceContent) -> SourceRef:
+        return SourceRef(s.system, s.record_type, s.record_id, s.url)
+
+    def mirrored(line: LineContent) -> LineDraft:
+        debit = credit = quantity = None
+        if line.quantity is not None:
+            quantity = from_minor(-line.quantity, quantity_scales[line.account])
+        elif line.debit:
+            credit = from_minor(line.debit, money_scale)
+        else:
+            debit = from_minor(line.credit, money_scale)
+        return LineDraft(
+            account=line.account,
+            debit=debit,
+            credit=credit,
+            quantity=quantity,
+            memo=line.memo,
+            dimensions=tuple(sorted(line.dimensions.items())),
+            sources=tuple(ref(s) for s in line.sources),
+        )
+
+    return EntryDraft(
+        journal=content.journal,
+        date=date,
+        description=f"Reversal of {content.number}",
+        source=ref(content.sources[0]) if content.sources else None,
+        reverses_id=original_id,
+        lines=tuple(mirrored(line) for line in content.lines),
+    )

@@ -1,0 +1,107 @@
+"""Setting up an entity's reference data: the chart of accounts, dimensions, journals, periods.
+
+Used by the demo generator and by tests; each function works inside an entity-scoped
+session, except `create_entity`, which creates the scope itself.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .errors import NotFound
+from .model import Account, AccountType, DimensionKind, DimensionValue, Entity, Journal, Period
+from .money import currency_scale
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    code: str
+    name: str
+    type: AccountType
+    unit: str | None = None
+    quantity_scale: int = 0
+    active: bool = True
+
+
+async def create_entity(session: AsyncSession, code: str, name: str, base_currency: str) -> int:
+    """Create a company; `session` may be unscoped (this is how scopes come to exist)."""
+    currency_scale(base_currency)  # refuses unknown currencies
+    entity = Entity(code=code, name=name, base_currency=base_currency, head_seq=0)
+    session.add(entity)
+    await session.flush()
+    return entity.id
+
+
+async def add_accounts(session: AsyncSession, specs: Iterable[AccountSpec]) -> None:
+    for spec in specs:
+        if spec.type != AccountType.STATISTICAL and spec.unit is not None:
+            raise ValueError(f"account {spec.code}: only statistical accounts have a unit")
+        session.add(
+            Account(
+                code=spec.code,
+                name=spec.name,
+                type=spec.type.value,
+                unit=spec.unit,
+                quantity_scale=spec.quantity_scale,
+                active=spec.active,
+            )
+        )
+    await session.flush()
+
+
+async def add_dimension_values(
+    session: AsyncSession, values: Iterable[tuple[DimensionKind, str, str]], *, active: bool = True
+) -> None:
+    for kind, code, name in values:
+        session.add(DimensionValue(kind=kind.value, code=code, name=name, active=active))
+    await session.flush()
+
+
+async def add_journals(session: AsyncSession, journals: Iterable[tuple[str, str]]) -> None:
+    for code, name in journals:
+        session.add(Journal(code=code, name=name))
+    await session.flush()
+
+
+async def add_monthly_periods(session: AsyncSession, year: int) -> None:
+    for month in range(1, 13):
+        last = calendar.monthrange(year, month)[1]
+        session.add(
+            Period(
+                name=f"{year}-{month:02d}",
+                start_date=dt.date(year, month, 1),
+                end_date=dt.date(year, month, last),
+                closed=False,
+            )
+        )
+    await session.flush()
+
+
+async def close_periods_through(session: AsyncSession, day: dt.date) -> None:
+    await session.execute(update(Period).where(Period.end_date <= day).values(closed=True))
+
+
+async def set_account_active(session: AsyncSession, code: str, active: bool) -> None:
+    account = await session.scalar(select(Account).where(Account.code == code))
+    if account is None:
+        raise NotFound(f"no account {code!r}")
+    account.active = active
+    await session.flush()
+
+
+__all__ = [
+    "AccountSpec",
+    "add_accounts",
+    "add_dimension_values",
+    "add_journals",
+    "add_monthly_periods",
+    "close_periods_through",
+    "create_entity",
+    "set_account_active",
+]

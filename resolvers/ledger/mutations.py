@@ -1,0 +1,111 @@
+"""Ledger writes: posting and reversing entries, each under an idempotency key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import strawberry
+from strawberry.types import Info
+
+from ledger import model, posting
+from ledger.drafts import EntryDraft, LineDraft, SourceRef
+
+from .dataloaders import EntryByIdLoader
+from .types import DimensionKind, JournalEntry
+
+
+@strawberry.input
+class SourceLinkInput:
+    system: str
+    record_type: str
+    record_id: str
+    url: str | None = None
+
+    def to_ref(self) -> SourceRef:
+        return SourceRef(self.system, self.record_type, self.record_id, self.url)
+
+
+@strawberry.input
+class DimensionInput:
+    kind: DimensionKind
+    code: str
+
+
+@strawberry.input
+class JournalLineInput:
+    account: str
+    debit: decimal.Decimal | None = None
+    credit: decimal.Decimal | None = None
+    quantity: decimal.Decimal | None = strawberry.field(
+        default=None, description="Statistical accounts only."
+    )
+    memo: str | None = None
+    dimensions: list[DimensionInput] | None = None
+    sources: list[SourceLinkInput] | None = None
+
+
+@strawberry.input
+class JournalEntryInput:
+    journal: str
+    date: dt.date
+    description: str | None = None
+    lines: list[JournalLineInput]
+    source: SourceLinkInput | None = None
+
+    def to_draft(self) -> EntryDraft:
+        return EntryDraft(
+            journal=self.journal,
+            date=self.date,
+            description=self.description,
+            source=self.source.to_ref() if self.source else None,
+            lines=tuple(
+                LineDraft(
+                    account=line.account,
+                    debit=line.debit,
+                    credit=line.credit,
+                    quantity=line.quantity,
+                    memo=line.memo,
+                    dimensions=tuple(
+                        (model.DimensionKind(d.kind).value, d.code) for d in line.dimensions or ()
+                    ),
+                    sources=tuple(s.to_ref() for s in line.sources or ()),
+                )
+                for line in self.lines
+            ),
+        )
+
+
+@strawberry.type
+class PostJournalEntryPayload:
+    entry: JournalEntry
+
+
+async def _payload(info: Info, entry_id: int) -> PostJournalEntryPayload:
+    row = await info.context.loader(EntryByIdLoader).load(entry_id)
+    return PostJournalEntryPayload(entry=JournalEntry.from_row(row))
+
+
+@strawberry.type
+class LedgerMutations:
+    @strawberry.mutation(
+        description="Validate and post an entry. Repeating a key with the same input returns "
+        "the original entry; with a different input it fails with CONFLICT."
+    )
+    async def post_journal_entry(
+        self, info: Info, input: JournalEntryInput, idempotency_key: str
+    ) -> PostJournalEntryPayload:
+        draft = input.to_draft()
+        async with info.context.session() as session:
+            entry_id = await posting.post_entry(session, draft, idempotency_key)
+        return await _payload(info, entry_id)
+
+    @strawberry.mutation(
+        description="Post the mirror image of an entry on the given date, linked both ways."
+    )
+    async def reverse_journal_entry(
+        self, info: Info, number: str, date: dt.date, idempotency_key: str
+    ) -> PostJournalEntryPayload:
+        async with info.context.session() as session:
+            entry_id = await posting.reverse_entry(session, number, date, idempotency_key)
+        return await _payload(info, entry_id)

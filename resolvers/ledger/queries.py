@@ -1,0 +1,124 @@
+"""Ledger queries: the caller's entity, its reference data and its posted entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from ledger import model, reads
+from ledger.verification import verify_chain
+
+from ..ids import cursor, parse_cursor, parse_global_id
+from ..pagination import Connection, connection
+from .dataloaders import AccountByIdLoader, EntryByIdLoader, LineByIdLoader
+from .types import (
+    Account,
+    AccountType,
+    DimensionKind,
+    DimensionValue,
+    Entity,
+    JournalEntry,
+    JournalLine,
+    LedgerVerification,
+    Node,
+    Period,
+)
+
+
+async def _node(info: Info, type_name: str, pk: int) -> Node | None:
+    if type_name == "Account":
+        account = await info.context.loader(AccountByIdLoader).load(pk)
+        return Account.from_model(account) if account else None
+    if type_name == "JournalEntry":
+        row = await info.context.loader(EntryByIdLoader).load(pk)
+        return JournalEntry.from_row(row) if row else None
+    if type_name == "JournalLine":
+        row = await info.context.loader(LineByIdLoader).load(pk)
+        return JournalLine.from_row(row) if row else None
+    return None
+
+
+@strawberry.type
+class LedgerQueries:
+    @strawberry.field(description="Any object by its global ID, if the caller's entity owns it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = parse_global_id(id)
+        return await _node(info, type_name, pk)
+
+    @strawberry.field(description="The company the caller acts for.")
+    def entity(self, info: Info) -> Entity:
+        e = info.context.entity
+        return Entity(code=e.code, name=e.name, base_currency=e.base_currency)
+
+    @strawberry.field
+    async def accounts(
+        self,
+        info: Info,
+        type: AccountType | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Account]:
+        size = info.context.page_size(first)
+        position = parse_cursor(after, str)[0] if after else None
+        async with info.context.session() as session:
+            rows, has_next = await reads.accounts_page(
+                session, model.AccountType(type).value if type else None, size, position
+            )
+        return connection(rows, has_next, Account.from_model, lambda a: cursor(a.code))
+
+    @strawberry.field
+    async def account(self, info: Info, code: str) -> Account | None:
+        async with info.context.session() as session:
+            found = await reads.account_by_code(session, code)
+        return Account.from_model(found) if found else None
+
+    @strawberry.field
+    async def periods(self, info: Info) -> list[Period]:
+        async with info.context.session() as session:
+            return [Period.from_model(p) for p in await reads.periods(session)]
+
+    @strawberry.field
+    async def dimension_values(self, info: Info, kind: DimensionKind) -> list[DimensionValue]:
+        async with info.context.session() as session:
+            values = await reads.dimension_values(session, model.DimensionKind(kind).value)
+        return [DimensionValue.from_model(v) for v in values]
+
+    @strawberry.field(description="Posted entries in date order, optionally one journal's.")
+    async def journal_entries(
+        self,
+        info: Info,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+        journal: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[JournalEntry]:
+        size = info.context.page_size(first)
+        position = parse_cursor(after, dt.date, int) if after else None
+        async with info.context.session() as session:
+            rows, has_next = await reads.entries_page(
+                session, date_from=from_, date_to=to, journal=journal, first=size, after=position
+            )
+        return connection(rows, has_next, JournalEntry.from_row, lambda r: cursor(r.date, r.seq))
+
+    @strawberry.field
+    async def journal_entry(self, info: Info, number: str) -> JournalEntry | None:
+        async with info.context.session() as session:
+            row = await reads.entry_by_number(session, number)
+        return JournalEntry.from_row(row) if row else None
+
+    @strawberry.field(
+        description="Recompute the entity's hash chain; names the first entry that no "
+        "longer matches what was posted."
+    )
+    async def verify_ledger(self, info: Info) -> LedgerVerification:
+        async with info.context.session() as session:
+            result = await verify_chain(session)
+        return LedgerVerification(
+            ok=result.ok,
+            entries_checked=result.entries_checked,
+            first_broken_entry=result.first_broken_entry,
+        )

@@ -1,0 +1,277 @@
+"""GraphQL types of the ledger. Scalars are plain attributes; only I/O fields are async."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from ledger import model
+from ledger.money import CURRENCY_SCALES, from_minor
+
+from ..ids import cursor, global_id, parse_cursor
+from ..pagination import Connection, connection
+from .dataloaders import (
+    AccountByIdLoader,
+    BalanceByAccountLoader,
+    DimensionValueByIdLoader,
+    EntryByIdLoader,
+    LinePageLoader,
+    LinesByEntryLoader,
+    SourceLinksByEntryLoader,
+    SourceLinksByLineLoader,
+)
+
+AccountType = strawberry.enum(model.AccountType, name="AccountType")
+DimensionKind = strawberry.enum(model.DimensionKind, name="DimensionKind")
+
+
+@strawberry.enum
+class EntryState(Enum):
+    POSTED = "POSTED"
+    REVERSED = "REVERSED"
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Entity:
+    code: str
+    name: str
+    base_currency: str
+
+
+@strawberry.type
+class Period:
+    name: str
+    start: dt.date
+    end: dt.date
+    closed: bool
+
+    @classmethod
+    def from_model(cls, p: model.Period) -> Period:
+        return cls(name=p.name, start=p.start_date, end=p.end_date, closed=p.closed)
+
+
+@strawberry.type
+class DimensionValue:
+    kind: DimensionKind
+    code: str
+    name: str
+
+    @classmethod
+    def from_model(cls, v: model.DimensionValue) -> DimensionValue:
+        return cls(kind=model.DimensionKind(v.kind), code=v.code, name=v.name)
+
+
+@strawberry.type
+class SourceLink:
+    """Where a record came from: the system, its record type and id, and a deep link."""
+
+    system: str
+    record_type: str
+    record_id: str
+    url: str | None
+
+    @classmethod
+    def from_model(cls, link: model.SourceLink) -> SourceLink:
+        return cls(
+            system=link.system, record_type=link.record_type, record_id=link.record_id, url=link.url
+        )
+
+
+FromArg = Annotated[dt.date | None, strawberry.argument(name="from")]
+ToArg = Annotated[dt.date | None, strawberry.argument(name="to")]
+
+
+def line_page_key(info: Info, group, date_from, date_to, first, after) -> tuple:
+    """The LinePageLoader key for a page of lines, with its cursor decoded."""
+    size = info.context.page_size(first)
+    position = parse_cursor(after, dt.date, int) if after else None
+    return (group, date_from, date_to, size, position)
+
+
+async def load_line_page(info: Info, key: tuple) -> Connection[JournalLine]:
+    rows, has_next = await info.context.loader(LinePageLoader).load(key)
+    return connection(rows, has_next, JournalLine.from_row, lambda r: cursor(r.date, r.id))
+
+
+@strawberry.type
+class Account(Node):
+    id: strawberry.ID
+    code: str
+    name: str
+    type: AccountType
+    unit: str | None
+    pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, a: model.Account) -> Account:
+        return cls(
+            id=strawberry.ID(global_id("Account", a.id)),
+            code=a.code,
+            name=a.name,
+            type=model.AccountType(a.type),
+            unit=a.unit,
+            pk=a.id,
+            _quantity_scale=a.quantity_scale,
+        )
+
+    _quantity_scale: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Debits minus credits over the dates given (both inclusive); "
+        "for a statistical account, the sum of quantities."
+    )
+    async def balance(self, info: Info, from_: FromArg = None, to: ToArg = None) -> decimal.Decimal:
+        debit, credit, quantity = await info.context.loader(BalanceByAccountLoader).load(
+            (self.pk, from_, to)
+        )
+        if self.type == model.AccountType.STATISTICAL:
+            return from_minor(quantity or 0, self._quantity_scale)
+        return from_minor(debit - credit, info.context.entity.money_scale)
+
+    @strawberry.field(description="The account's lines in date order.")
+    async def lines(
+        self,
+        info: Info,
+        from_: FromArg = None,
+        to: ToArg = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[JournalLine]:
+        key = line_page_key(info, (self.pk, ()), from_, to, first, after)
+        return await load_line_page(info, key)
+
+
+@strawberry.type
+class JournalEntry(Node):
+    id: strawberry.ID
+    number: str
+    journal: str
+    date: dt.date
+    description: str | None
+    state: EntryState
+    posted_at: str
+    hash: str
+    pk: strawberry.Private[int]
+    reverses_pk: strawberry.Private[int | None]
+    reversed_by_pk: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row) -> JournalEntry:
+        return cls(
+            id=strawberry.ID(global_id("JournalEntry", row.id)),
+            number=row.number,
+            journal=row.journal,
+            date=row.date,
+            description=row.description,
+            state=EntryState.REVERSED if row.reversed_by_id else EntryState.POSTED,
+            posted_at=row.posted_at,
+            hash=row.hash,
+            pk=row.id,
+            reverses_pk=row.reverses_id,
+            reversed_by_pk=row.reversed_by_id,
+        )
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[JournalLine]:
+        rows = await info.context.loader(LinesByEntryLoader).load(self.pk)
+        return [JournalLine.from_row(r) for r in rows]
+
+    @strawberry.field(description="The record the entry as a whole came from, if any.")
+    async def source(self, info: Info) -> SourceLink | None:
+        links = await info.context.loader(SourceLinksByEntryLoader).load(self.pk)
+        return SourceLink.from_model(links[0]) if links else None
+
+    @strawberry.field(description="The entry this one reverses.")
+    async def reverses(self, info: Info) -> JournalEntry | None:
+        return await _entry(info, self.reverses_pk)
+
+    @strawberry.field(description="The entry that reverses this one.")
+    async def reversed_by(self, info: Info) -> JournalEntry | None:
+        return await _entry(info, self.reversed_by_pk)
+
+
+async def _entry(info: Info, pk: int | None) -> JournalEntry | None:
+    if pk is None:
+        return None
+    row = await info.context.loader(EntryByIdLoader).load(pk)
+    return JournalEntry.from_row(row) if row else None
+
+
+@strawberry.type
+class JournalLine(Node):
+    id: strawberry.ID
+    line_no: int
+    debit: decimal.Decimal
+    credit: decimal.Decimal
+    currency: str
+    quantity: decimal.Decimal | None
+    memo: str | None
+    pk: strawberry.Private[int]
+    entry_pk: strawberry.Private[int]
+    account_pk: strawberry.Private[int]
+    dimension_pks: strawberry.Private[tuple[int, ...]]
+
+    @classmethod
+    def from_row(cls, row) -> JournalLine:
+        scale = CURRENCY_SCALES[row.currency]
+        return cls(
+            id=strawberry.ID(global_id("JournalLine", row.id)),
+            line_no=row.line_no,
+            debit=from_minor(row.debit, scale),
+            credit=from_minor(row.credit, scale),
+            currency=row.currency,
+            quantity=None if row.quantity is None else from_minor(row.quantity, row.quantity_scale),
+            memo=row.memo,
+            pk=row.id,
+            entry_pk=row.entry_id,
+            account_pk=row.account_id,
+            dimension_pks=tuple(
+                v
+                for v in (
+                    row.department_id,
+                    row.location_id,
+                    row.project_id,
+                    row.customer_id,
+                    row.vendor_id,
+                    row.employee_id,
+                    row.item_id,
+                    row.class_id,
+                )
+                if v is not None
+            ),
+        )
+
+    @strawberry.field
+    async def entry(self, info: Info) -> JournalEntry:
+        return await _entry(info, self.entry_pk)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def account(self, info: Info) -> Account:
+        return Account.from_model(await info.context.loader(AccountByIdLoader).load(self.account_pk))
+
+    @strawberry.field
+    async def dimensions(self, info: Info) -> list[DimensionValue]:
+        values = await info.context.loader(DimensionValueByIdLoader).load_many(self.dimension_pks)
+        return [DimensionValue.from_model(v) for v in values if v is not None]
+
+    @strawberry.field(description="The source records this line came from.")
+    async def sources(self, info: Info) -> list[SourceLink]:
+        links = await info.context.loader(SourceLinksByLineLoader).load(self.pk)
+        return [SourceLink.from_model(link) for link in links]
+
+
+@strawberry.type
+class LedgerVerification:
+    ok: bool
+    entries_checked: int
+    first_broken_entry: str | None

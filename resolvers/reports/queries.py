@@ -1,0 +1,61 @@
+"""Report queries: the trial balance, aggregated by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from ledger import model, reports
+from ledger.money import from_minor
+
+from ..errors import user_input_error
+from ..ledger.dataloaders import AccountByIdLoader
+from ..ledger.types import AccountType, DimensionKind
+from .types import TrialBalance, TrialBalanceRow
+
+
+@strawberry.type
+class ReportQueries:
+    @strawberry.field(
+        description="Debits, credits and net per account (and per dimension value for each "
+        "kind in groupBy) for lines dated from..to inclusive, summed by the database."
+    )
+    async def trial_balance(
+        self,
+        info: Info,
+        from_: Annotated[dt.date, strawberry.argument(name="from")],
+        to: dt.date,
+        group_by: list[DimensionKind] | None = None,
+        account_type: AccountType | None = None,
+    ) -> TrialBalance:
+        if to < from_:
+            raise user_input_error(f"to ({to}) is before from ({from_})")
+        kinds = [model.DimensionKind(k).value for k in group_by or []]
+        if len(set(kinds)) != len(kinds):
+            raise user_input_error("groupBy names a dimension kind more than once")
+        async with info.context.session() as session:
+            rows = await reports.trial_balance(
+                session,
+                from_,
+                to,
+                kinds,
+                model.AccountType(account_type).value if account_type else None,
+            )
+        accounts = await info.context.loader(AccountByIdLoader).load_many(
+            list({r.account_id for r in rows})
+        )
+        scales = {a.id: a.quantity_scale for a in accounts}
+        money_scale = info.context.entity.money_scale
+        return TrialBalance(
+            from_=from_,
+            to=to,
+            rows=[
+                TrialBalanceRow.from_balance(r, scales[r.account_id], from_, to) for r in rows
+            ],
+            # Summing the database's per-group sums, not lines.
+            total_debit=from_minor(sum(r.debit for r in rows), money_scale),
+            total_credit=from_minor(sum(r.credit for r in rows), money_scale),
+        )

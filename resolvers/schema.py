@@ -1,0 +1,44 @@
+"""The GraphQL schema: the domains merged into one federation-ready schema."""
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.federation import Schema
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from .ledger.mutations import LedgerMutations
+from .ledger.queries import LedgerQueries
+from .ledger.types import Account, JournalEntry, JournalLine
+from .reports.queries import ReportQueries
+from .scalars import SCALAR_MAP
+
+Query = merge_types("Query", (LedgerQueries, ReportQueries))
+Mutation = merge_types("Mutation", (LedgerMutations,))
+
+# Parsing and validating are most of a small query's cost; clients send variables, so the
+# same documents recur and caching them is safe (bounded, keyed by document text).
+CACHE_SIZE = 512
+
+
+class LedgerSchema(Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Errors are logged where they are formatted (`errors.format_error`): only the
+        # unexpected ones, not every refused posting.
+        return None
+
+
+def build_schema() -> strawberry.Schema:
+    return LedgerSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Account, JournalEntry, JournalLine],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ],
+    )
+
+
+def print_sdl(schema: strawberry.Schema | None = None) -> str:
+    return (schema or build_schema()).as_str() + "\n"
