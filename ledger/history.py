@@ -33,11 +33,11 @@ class CodeBook:
 
     @classmethod
     async def load(cls, session: AsyncSession) -> "CodeBook":
-        accounts = dict((await session.execute(select(Account.id, Account.code))).tuples().all())
+        accounts = dict((await session.execute(select(Account.id, Account.code))).all())
         dimensions = dict(
-            (await session.execute(select(DimensionValue.id, DimensionValue.code))).tuples().all()
+            (await session.execute(select(DimensionValue.id, DimensionValue.code))).all()
         )
-        journals = dict((await session.execute(select(Journal.id, Journal.code))).tuples().all())
+        journals = dict((await session.execute(select(Journal.id, Journal.code))).all())
         return cls(accounts, dimensions, journals, {})
 
 
@@ -112,5 +112,5 @@ async def _numbers(session: AsyncSession, ids: set[int], codes: CodeBook) -> dic
         rows = await session.execute(
             select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(missing))
         )
-        codes.entries.update(rows.tuples().all())
+        codes.entries.update(rows.all())
     return {i: codes.entries[i] for i in ids if i in codes.entries}

@@ -355,7 +355,7 @@ async def reverse_entry(
             await session.execute(
                 select(Account.code, Account.quantity_scale).where(Account.code.in_(accounts))
             )
-        ).tuples().all()
+        ).all()
     )
     draft = _mirror(content, date, original.id, currency_scale(entity.base_currency), scales)
     refs = (await resolve_refs(session, entity, [draft], allow_inactive=True))[0]

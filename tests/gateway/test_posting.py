@@ -1,57 +1,8 @@
 """Posting through the real app: every ledger rule, accepted and rejected."""
 
 import pytest
-from sqlalchemy import func, select
 
-from ledger.model import IdempotencyKey, JournalEntry, JournalLine, SourceLink
-
-POST = """
-mutation Post($input: JournalEntryInput!, $key: String!) {
-  postJournalEntry(input: $input, idempotencyKey: $key) {
-    entry { id number journal date description state hash
-      source { system recordType recordId url }
-      lines { lineNo debit credit currency quantity memo
-        account { code type unit }
-        dimensions { kind code name }
-        sources { system recordType recordId url } } }
-  }
-}
-"""
-
-
-def sale(amount="100.00", **overrides):
-    entry = {
-        "journal": "SALES",
-        "date": "2026-03-15",
-        "description": "March subscription",
-        "source": {"system": "crm", "recordType": "SalesOrder", "recordId": "SO-1"},
-        "lines": [
-            {
-                "account": "1100",
-                "debit": amount,
-                "dimensions": [{"kind": "CUSTOMER", "code": "C1"}],
-                "sources": [{"system": "crm", "recordType": "SalesOrder", "recordId": "SO-1",
-                             "url": "http://127.0.0.1:8101/crm/sales-orders/SO-1"}],
-            },
-            {
-                "account": "4000",
-                "credit": amount,
-                "memo": "subscription",
-                "dimensions": [{"kind": "DEPARTMENT", "code": "SALES"}, {"kind": "LOCATION", "code": "NYC"}],
-            },
-        ],
-    }
-    entry.update(overrides)
-    return entry
-
-
-async def counts(db, entity_id):
-    async with db.session(entity_id) as s:
-        return tuple(
-            [await s.scalar(select(func.count()).select_from(model)) for model in
-             (JournalEntry, JournalLine, SourceLink, IdempotencyKey)]
-        )
-
+from tests.support import POST, counts, sale
 
 async def test_a_balanced_entry_posts_with_lines_dimensions_and_sources(gql, world):
     result = await gql(POST, {"input": sale("1234.5"), "key": "k1"})

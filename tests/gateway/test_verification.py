@@ -1,0 +1,61 @@
+"""The hash chain: tampering directly in the database is found and named."""
+
+from sqlalchemy import text
+
+from tests.support import post
+
+VERIFY = "{ verifyLedger { ok entriesChecked firstBrokenEntry } }"
+
+
+async def three_entries(gql):
+    for n in range(3):
+        await post(gql, key=f"k{n}", description=f"entry {n}")
+
+
+async def tamper(db, sql, **params):
+    async with db.engine.begin() as conn:
+        await conn.execute(text(sql), params)
+
+
+async def test_an_untouched_ledger_verifies(gql, world):
+    await three_entries(gql)
+    assert (await gql(VERIFY))["data"]["verifyLedger"] == {
+        "ok": True, "entriesChecked": 3, "firstBrokenEntry": None}
+
+
+async def test_an_altered_line_amount_names_its_entry(gql, world):
+    await three_entries(gql)
+    await tamper(world.db,
+        "UPDATE journal_lines SET debit = debit + 1 WHERE line_no = 1 AND entry_id = "
+        "(SELECT id FROM journal_entries WHERE number = 'JE-0000002' AND entity_id = :e)", e=world.acme)
+    assert (await gql(VERIFY))["data"]["verifyLedger"] == {
+        "ok": False, "entriesChecked": 2, "firstBrokenEntry": "JE-0000002"}
+    # The other entity's chain is its own and still holds.
+    assert (await gql(VERIFY, entity="BETA"))["data"]["verifyLedger"]["ok"] is True
+
+
+async def test_an_altered_description_or_source_is_found(gql, world):
+    await three_entries(gql)
+    await tamper(world.db, "UPDATE source_links SET record_id = 'SO-X' WHERE entry_id = "
+                 "(SELECT id FROM journal_entries WHERE number = 'JE-0000003')")
+    assert (await gql(VERIFY))["data"]["verifyLedger"]["firstBrokenEntry"] == "JE-0000003"
+
+
+async def test_a_deleted_entry_is_named_by_its_missing_number(gql, world):
+    await three_entries(gql)
+    for table, column in (("idempotency_keys", "entry_id"), ("source_links", "entry_id"),
+                          ("journal_lines", "entry_id"), ("journal_entries", "id")):
+        await tamper(world.db, f"DELETE FROM {table} WHERE {column} = "
+                     "(SELECT id FROM journal_entries WHERE number = 'JE-0000002')")
+    result = (await gql(VERIFY))["data"]["verifyLedger"]
+    assert result == {"ok": False, "entriesChecked": 1, "firstBrokenEntry": "JE-0000002"}
+
+
+async def test_a_deleted_last_entry_is_found_through_the_head(gql, world):
+    await three_entries(gql)
+    for table, column in (("idempotency_keys", "entry_id"), ("source_links", "entry_id"),
+                          ("journal_lines", "entry_id"), ("journal_entries", "id")):
+        await tamper(world.db, f"DELETE FROM {table} WHERE {column} = "
+                     "(SELECT id FROM journal_entries WHERE number = 'JE-0000003')")
+    result = (await gql(VERIFY))["data"]["verifyLedger"]
+    assert result == {"ok": False, "entriesChecked": 2, "firstBrokenEntry": "JE-0000003"}
