@@ -75,21 +75,42 @@ def _check_key(key: str) -> None:
         )
 
 
-async def _replay(session: AsyncSession, key: str, request_hash: str) -> int | None:
-    row = (
-        await session.execute(
-            select(IdempotencyKey.request_hash, IdempotencyKey.entry_id).where(
-                IdempotencyKey.key == key
+def _chunks(items: Sequence, size: int = 5000):
+    # IN lists stay well below the drivers' bind-parameter limits.
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def _replays(
+    session: AsyncSession, keyed: Sequence[tuple[int, str, str]]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Which postings repeat a known key: (index → stored entry id, index → earlier index).
+
+    A key used before with another request, or twice in one batch with different
+    requests, is a Conflict.
+    """
+    keys = sorted({key for _, key, _ in keyed})
+    stored = {}
+    for chunk in _chunks(keys):
+        rows = await session.execute(
+            select(IdempotencyKey.key, IdempotencyKey.request_hash, IdempotencyKey.entry_id).where(
+                IdempotencyKey.key.in_(chunk)
             )
         )
-    ).first()
-    if row is None:
-        return None
-    if row.request_hash != request_hash:
-        raise Conflict(
-            f"idempotency key {key!r} was already used with a different request"
-        )
-    return row.entry_id
+        stored.update({row.key: row for row in rows})
+    replayed: dict[int, int] = {}
+    repeats: dict[int, int] = {}
+    first_seen: dict[str, tuple[str, int]] = {}
+    for index, key, request_hash in keyed:
+        earlier = stored.get(key)
+        seen = first_seen.setdefault(key, (request_hash, index))
+        if (earlier and earlier.request_hash != request_hash) or seen[0] != request_hash:
+            raise Conflict(f"idempotency key {key!r} was already used with a different request")
+        if earlier:
+            replayed[index] = earlier.entry_id
+        elif seen[1] != index:
+            repeats[index] = seen[1]
+    return replayed, repeats
 
 
 async def resolve_refs(
@@ -153,6 +174,8 @@ def _line_values(line: LineDraft, refs: PostingRefs) -> dict:
         "debit": 0,
         "credit": 0,
         "quantity": None,
+        # Every row gets every column: executemany batches only rows with the same keys.
+        **dict.fromkeys(DIMENSION_COLUMNS.values()),
     }
     if account.type == AccountType.STATISTICAL.value:
         values["quantity"] = to_minor(line.quantity, account.quantity_scale)
@@ -226,12 +249,16 @@ async def _write(
         line_plans.append(lines)
         prev = digest
 
-    entry_ids = list(
-        await session.scalars(
-            insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
-            entry_rows,
-        )
+    # Core table inserts run as one executemany (the ORM bulk path issued a statement per
+    # row here); ids are read back by natural key, since RETURNING over a large
+    # executemany is spliced batch by batch and grew quadratically on SQLite.
+    await session.execute(insert(JournalEntry.__table__), entry_rows)
+    by_seq = dict(
+        (await session.execute(
+            select(JournalEntry.seq, JournalEntry.id).where(JournalEntry.seq > entity.head_seq)
+        )).all()
     )
+    entry_ids = [by_seq[row["seq"]] for row in entry_rows]
     line_rows, line_sources = [], []
     for entry_id, posting, lines in zip(entry_ids, postings, line_plans):
         draft = posting.draft
@@ -240,12 +267,18 @@ async def _write(
                 {**values, "entity_id": entity_id, "entry_id": entry_id, "line_no": n, "date": draft.date}
             )
             line_sources.append(line.sources)
-    line_ids = list(
-        await session.scalars(
-            insert(JournalLine).returning(JournalLine.id, sort_by_parameter_order=True),
-            line_rows,
-        )
-    )
+    await session.execute(insert(JournalLine.__table__), line_rows)
+    line_ids: list[int | None] = [None] * len(line_rows)
+    if any(line_sources):
+        by_position = {}
+        for chunk in _chunks(entry_ids):
+            rows = await session.execute(
+                select(JournalLine.entry_id, JournalLine.line_no, JournalLine.id).where(
+                    JournalLine.entry_id.in_(chunk)
+                )
+            )
+            by_position.update({(r.entry_id, r.line_no): r.id for r in rows})
+        line_ids = [by_position[(r["entry_id"], r["line_no"])] for r in line_rows]
     link_rows = []
     for entry_id, posting in zip(entry_ids, postings):
         if posting.draft.source:
@@ -254,14 +287,14 @@ async def _write(
         for position, ref in enumerate(sources):
             link_rows.append(_link_row(entity_id, line_row["entry_id"], line_id, position, ref))
     if link_rows:
-        await session.execute(insert(SourceLink), link_rows)
+        await session.execute(insert(SourceLink.__table__), link_rows)
     key_rows = [
         {"entity_id": entity_id, "key": p.idempotency_key, "request_hash": h, "entry_id": eid}
         for p, h, eid in zip(postings, request_hashes, entry_ids)
         if p.idempotency_key is not None
     ]
     if key_rows:
-        await session.execute(insert(IdempotencyKey), key_rows)
+        await session.execute(insert(IdempotencyKey.__table__), key_rows)
     await session.execute(
         update(Entity).where(Entity.id == entity_id).values(head_seq=seq, head_hash=prev)
     )
@@ -291,33 +324,33 @@ async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> li
     nothing is written.
     """
     entity = await lock_entity(session)
-    hashes: list[str | None] = []
-    results: list[int | None] = []
-    for posting in postings:
-        if posting.idempotency_key is None:
-            hashes.append(None)
-            results.append(None)
-            continue
-        _check_key(posting.idempotency_key)
-        request_hash = fingerprint({"operation": "post", **request_document(posting.draft)})
-        hashes.append(request_hash)
-        results.append(await _replay(session, posting.idempotency_key, request_hash))
-    fresh = [i for i, r in enumerate(results) if r is None]
+    hashes: list[str | None] = [None] * len(postings)
+    keyed = []
+    for index, posting in enumerate(postings):
+        if posting.idempotency_key is not None:
+            _check_key(posting.idempotency_key)
+            hashes[index] = fingerprint({"operation": "post", **request_document(posting.draft)})
+            keyed.append((index, posting.idempotency_key, hashes[index]))
+    replayed, repeats = await _replays(session, keyed) if keyed else ({}, {})
+    fresh = [i for i in range(len(postings)) if i not in replayed and i not in repeats]
+    results: dict[int, int] = dict(replayed)
     if fresh:
         todo = [postings[i] for i in fresh]
         refs = await resolve_refs(session, entity, [p.draft for p in todo])
         violations = []
-        for n, (posting, ref) in enumerate(zip(todo, refs)):
-            found = validate_entry(posting.draft, ref)
-            prefix = f"entries[{fresh[n]}]." if len(postings) > 1 else ""
-            violations += [Violation(prefix + v.path, v.message) for v in found]
+        for index, posting, ref in zip(fresh, todo, refs):
+            prefix = f"entries[{index}]." if len(postings) > 1 else ""
+            violations += [
+                Violation(prefix + v.path, v.message) for v in validate_entry(posting.draft, ref)
+            ]
         if violations:
             raise InvalidEntry(violations)
         ids = await _write(session, entity, todo, refs, [hashes[i] for i in fresh], {})
-        for i, entry_id in zip(fresh, ids):
-            results[i] = entry_id
+        results.update(zip(fresh, ids))
+    for index, earlier in repeats.items():
+        results[index] = results[earlier]
     await session.commit()
-    return results  # type: ignore[return-value]
+    return [results[i] for i in range(len(postings))]
 
 
 async def post_entry(session: AsyncSession, draft: EntryDraft, idempotency_key: str) -> int:
@@ -331,10 +364,10 @@ async def reverse_entry(
     entity = await lock_entity(session)
     _check_key(idempotency_key)
     request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
-    replayed = await _replay(session, idempotency_key, request_hash)
-    if replayed is not None:
+    replayed, _ = await _replays(session, [(0, idempotency_key, request_hash)])
+    if replayed:
         await session.commit()
-        return replayed
+        return replayed[0]
     original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
     if original is None:
         raise NotFound(f"no journal entry {number!r}")
