@@ -169,6 +169,35 @@ LineGroupKey = tuple[int, tuple[tuple[str, int | None], ...]]
 """(account id, ((dimension kind, value id or None), …)): one trial-balance row's lines."""
 
 
+def _in_range(stmt: Select, date_from, date_to, after) -> Select:
+    if date_from:
+        stmt = stmt.where(JournalLine.date >= date_from)
+    if date_to:
+        stmt = stmt.where(JournalLine.date <= date_to)
+    if after is not None:
+        stmt = stmt.where(tuple_(JournalLine.date, JournalLine.id) > tuple_(*after))
+    return stmt
+
+
+async def line_page(
+    session: AsyncSession,
+    group: LineGroupKey,
+    *,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    first: int,
+    after: tuple[dt.date, int] | None,
+) -> tuple[list[Row], bool]:
+    """One group's page of lines: a plain keyset query on the (account, date, id) index."""
+    account_id, dims = group
+    stmt = _lines().where(JournalLine.account_id == account_id)
+    for kind, value in dims:
+        column = DIMENSION_ATTRS[kind]
+        stmt = stmt.where(column.is_(None) if value is None else column == value)
+    stmt = _in_range(stmt, date_from, date_to, after).order_by(JournalLine.date, JournalLine.id)
+    return await _page(session, stmt, first)
+
+
 async def line_pages(
     session: AsyncSession,
     groups: Sequence[LineGroupKey],
@@ -181,8 +210,14 @@ async def line_pages(
     """The first `first` lines (date, id order) of each group, in one statement.
 
     All groups must group by the same dimension kinds. ROW_NUMBER() over the grouping
-    columns numbers each group's lines so that one query returns a page per group.
+    columns numbers each group's lines so that one query returns a page per group; a
+    single group takes the plain keyset query instead.
     """
+    if len(groups) == 1:
+        page = await line_page(
+            session, groups[0], date_from=date_from, date_to=date_to, first=first, after=after
+        )
+        return {groups[0]: page}
     kinds = [kind for kind, _ in groups[0][1]]
     partition = [JournalLine.account_id, *(DIMENSION_ATTRS[k] for k in kinds)]
     stmt = _lines().add_columns(
@@ -199,13 +234,7 @@ async def line_pages(
         if None in values:
             conditions.append(column.is_(None))
         stmt = stmt.where(or_(*conditions))
-    if date_from:
-        stmt = stmt.where(JournalLine.date >= date_from)
-    if date_to:
-        stmt = stmt.where(JournalLine.date <= date_to)
-    if after is not None:
-        stmt = stmt.where(tuple_(JournalLine.date, JournalLine.id) > tuple_(*after))
-    numbered = stmt.subquery()
+    numbered = _in_range(stmt, date_from, date_to, after).subquery()
     outer = (
         select(numbered)
         .where(numbered.c.rn <= first + 1)

@@ -211,6 +211,7 @@ async def _entry(info: Info, pk: int | None) -> JournalEntry | None:
 class JournalLine(Node):
     id: strawberry.ID
     line_no: int
+    date: dt.date = strawberry.field(description="The entry's date, repeated on each line.")
     debit: decimal.Decimal
     credit: decimal.Decimal
     currency: str
@@ -227,6 +228,7 @@ class JournalLine(Node):
         return cls(
             id=strawberry.ID(global_id("JournalLine", row.id)),
             line_no=row.line_no,
+            date=row.date,
             debit=from_minor(row.debit, scale),
             credit=from_minor(row.credit, scale),
             currency=row.currency,
