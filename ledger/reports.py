@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .model import Account, JournalLine
@@ -34,14 +34,13 @@ def _int(value) -> int | None:
     return None if value is None else int(value)
 
 
-async def trial_balance(
-    session: AsyncSession,
+def trial_balance_statement(
     date_from: dt.date,
     date_to: dt.date,
     group_by: Sequence[str] = (),
     account_type: str | None = None,
-) -> list[BalanceRow]:
-    """Activity between two dates (inclusive) per account, currency and the given kinds."""
+) -> Select:
+    """The trial balance's one GROUP BY statement (the entity filter is added by the session)."""
     dims = [DIMENSION_ATTRS[kind] for kind in group_by]
     keys = [JournalLine.account_id, JournalLine.currency, *dims]
     stmt = (
@@ -58,8 +57,20 @@ async def trial_balance(
     )
     if account_type:
         stmt = stmt.where(Account.type == account_type)
+    return stmt
+
+
+async def trial_balance(
+    session: AsyncSession,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: Sequence[str] = (),
+    account_type: str | None = None,
+) -> list[BalanceRow]:
+    """Activity between two dates (inclusive) per account, currency and the given kinds."""
+    stmt = trial_balance_statement(date_from, date_to, group_by, account_type)
     rows = await session.execute(stmt)
-    width = len(dims)
+    width = len(group_by)
     return [
         BalanceRow(
             account_id=row[0],

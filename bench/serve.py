@@ -1,0 +1,24 @@
+"""Run one benchmark server in its own process: `python -m bench.serve gateway|baseline DB PORT ENTITY`."""
+
+import sys
+
+import uvicorn
+
+
+def main() -> None:
+    kind, db_path, port, entity = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    url = f"sqlite:///{db_path}"
+    if kind == "gateway":
+        from gateway.app import create_app
+        from gateway.config import Settings
+
+        app = create_app(Settings(database_url=url, graphiql=False))
+    else:
+        from bench.baseline import create_baseline_app
+
+        app = create_baseline_app(url, entity)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
