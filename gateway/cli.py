@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .config import DEFAULT_DEMO_DB, ConfigError, Settings, load_settings
@@ -88,10 +89,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     settings = load_settings(Path(args.config) if args.config else None)
-    if args.host:
-        settings = Settings(**{**settings.__dict__, "host": args.host})
-    if args.port:
-        settings = Settings(**{**settings.__dict__, "port": args.port})
+    settings = replace(
+        settings, host=args.host or settings.host, port=args.port or settings.port
+    )
     _serve(settings)
     return 0
 

@@ -72,10 +72,13 @@ def _section(raw: dict, name: str, path: Path) -> dict:
     return value
 
 
+_KINDS = {int: "an integer", str: "a string", bool: "true or false"}
+
+
 def _typed(section: dict, key: str, kind: type, default, path: Path, name: str):
     value = section.get(key, default)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{path}: {name}.{key} must be a {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{path}: {name}.{key} must be {_KINDS[kind]}, got {value!r}")
     return value
 
 
