@@ -88,9 +88,9 @@ class GraphQLEndpoint:
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise RequestRejected(413, self._too_large(int(declared)), LIMIT_EXCEEDED)
-        body = b""
+        body = bytearray()
         async for chunk in request.stream():
-            body += chunk
+            body.extend(chunk)
             if len(body) > self.max_body_bytes:
                 raise RequestRejected(413, self._too_large(len(body)), LIMIT_EXCEEDED)
         try:
