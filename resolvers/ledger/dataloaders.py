@@ -30,52 +30,50 @@ class LedgerLoader(DataLoader):
         raise NotImplementedError
 
 
+def _aligned(found: dict, keys: Sequence) -> list:
+    return [found.get(k) for k in keys]
+
+
+def _grouped(items, attribute: str, keys: Sequence) -> list[list]:
+    grouped: dict[int, list] = defaultdict(list)
+    for item in items:
+        grouped[getattr(item, attribute)].append(item)
+    return [grouped.get(k, []) for k in keys]
+
+
 class AccountByIdLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        found = await reads.accounts_by_ids(session, keys)
-        return [found.get(k) for k in keys]
+        return _aligned(await reads.accounts_by_ids(session, keys), keys)
 
 
 class EntryByIdLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        found = await reads.entries_by_ids(session, keys)
-        return [found.get(k) for k in keys]
+        return _aligned(await reads.entries_by_ids(session, keys), keys)
 
 
 class LineByIdLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        found = await reads.lines_by_ids(session, keys)
-        return [found.get(k) for k in keys]
+        return _aligned(await reads.lines_by_ids(session, keys), keys)
 
 
 class LinesByEntryLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        grouped: dict[int, list] = defaultdict(list)
-        for row in await reads.lines_by_entries(session, keys):
-            grouped[row.entry_id].append(row)
-        return [grouped.get(k, []) for k in keys]
+        return _grouped(await reads.lines_by_entries(session, keys), "entry_id", keys)
 
 
 class DimensionValueByIdLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        found = await reads.dimension_values_by_ids(session, keys)
-        return [found.get(k) for k in keys]
+        return _aligned(await reads.dimension_values_by_ids(session, keys), keys)
 
 
 class SourceLinksByLineLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        grouped: dict[int, list] = defaultdict(list)
-        for link in await reads.links_by_lines(session, keys):
-            grouped[link.line_id].append(link)
-        return [grouped.get(k, []) for k in keys]
+        return _grouped(await reads.links_by_lines(session, keys), "line_id", keys)
 
 
 class SourceLinksByEntryLoader(LedgerLoader):
     async def load_batch(self, session, keys):
-        grouped: dict[int, list] = defaultdict(list)
-        for link in await reads.links_of_entries(session, keys):
-            grouped[link.entry_id].append(link)
-        return [grouped.get(k, []) for k in keys]
+        return _grouped(await reads.links_of_entries(session, keys), "entry_id", keys)
 
 
 class BalanceByAccountLoader(LedgerLoader):

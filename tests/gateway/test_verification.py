@@ -17,6 +17,13 @@ async def tamper(db, sql, **params):
         await conn.execute(text(sql), params)
 
 
+async def delete_entry(db, number):
+    for table, column in (("idempotency_keys", "entry_id"), ("source_links", "entry_id"),
+                          ("journal_lines", "entry_id"), ("journal_entries", "id")):
+        await tamper(db, f"DELETE FROM {table} WHERE {column} = "
+                     "(SELECT id FROM journal_entries WHERE number = :n)", n=number)
+
+
 async def test_an_untouched_ledger_verifies(gql, world):
     await three_entries(gql)
     assert (await gql(VERIFY))["data"]["verifyLedger"] == {
@@ -43,19 +50,13 @@ async def test_an_altered_description_or_source_is_found(gql, world):
 
 async def test_a_deleted_entry_is_named_by_its_missing_number(gql, world):
     await three_entries(gql)
-    for table, column in (("idempotency_keys", "entry_id"), ("source_links", "entry_id"),
-                          ("journal_lines", "entry_id"), ("journal_entries", "id")):
-        await tamper(world.db, f"DELETE FROM {table} WHERE {column} = "
-                     "(SELECT id FROM journal_entries WHERE number = 'JE-0000002')")
+    await delete_entry(world.db, "JE-0000002")
     result = (await gql(VERIFY))["data"]["verifyLedger"]
     assert result == {"ok": False, "entriesChecked": 1, "firstBrokenEntry": "JE-0000002"}
 
 
 async def test_a_deleted_last_entry_is_found_through_the_head(gql, world):
     await three_entries(gql)
-    for table, column in (("idempotency_keys", "entry_id"), ("source_links", "entry_id"),
-                          ("journal_lines", "entry_id"), ("journal_entries", "id")):
-        await tamper(world.db, f"DELETE FROM {table} WHERE {column} = "
-                     "(SELECT id FROM journal_entries WHERE number = 'JE-0000003')")
+    await delete_entry(world.db, "JE-0000003")
     result = (await gql(VERIFY))["data"]["verifyLedger"]
     assert result == {"ok": False, "entriesChecked": 2, "firstBrokenEntry": "JE-0000003"}
