@@ -40,8 +40,11 @@ async def create_entity(session: AsyncSession, code: str, name: str, base_curren
 
 async def add_accounts(session: AsyncSession, specs: Iterable[AccountSpec]) -> None:
     for spec in specs:
-        if spec.type != AccountType.STATISTICAL and spec.unit is not None:
-            raise ValueError(f"account {spec.code}: only statistical accounts have a unit")
+        statistical = spec.type == AccountType.STATISTICAL
+        if statistical != (spec.unit is not None):
+            raise ValueError(f"account {spec.code}: statistical accounts, and only they, have a unit")
+        if not 0 <= spec.quantity_scale <= 6 or (spec.quantity_scale and not statistical):
+            raise ValueError(f"account {spec.code}: quantity_scale is 0-6, statistical accounts only")
         session.add(
             Account(
                 code=spec.code,
