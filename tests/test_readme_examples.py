@@ -1,0 +1,35 @@
+"""The README's example queries run without errors against the demo world."""
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.demo.world import build_demo
+from tests.conftest import make_settings
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+EXAMPLES = re.findall(r"```graphql\n(.*?)```", README, re.S)
+
+
+def test_the_readme_has_examples():
+    assert len(EXAMPLES) >= 3
+
+
+@pytest.fixture
+async def demo_client(db):
+    await build_demo(db, scale=0.2)
+    app = create_app(make_settings(), db=db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        yield client
+
+
+async def test_every_readme_example_runs_on_the_demo(demo_client):
+    for example in EXAMPLES:
+        entity = "HOTELCO" if "HOTELCO" in README.split(example)[0][-400:] else "SOFTCO"
+        response = await demo_client.post("/graphql", json={"query": example}, headers={"X-Ledgergate-Entity": entity})
+        body = response.json()
+        assert response.status_code == 200 and "errors" not in body, (example, body)
+        assert body["data"] and all(v is not None for v in body["data"].values()), body
