@@ -1,0 +1,73 @@
+"""One demo entity's book of postings: queued by month, posted in date order, in batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ledger.drafts import EntryDraft
+from ledger.posting import Posting, post_entries
+from ledger.store import LedgerDatabase
+from sources.demo.records import DEMO_YEAR, CompanyProfile
+
+BATCH_ENTRIES = 400
+BATCH_LINES = 4_000
+
+
+@dataclass
+class Book:
+    """One entity's postings, queued by month and posted in date order, in batches."""
+
+    db: LedgerDatabase
+    profile: CompanyProfile
+    entity_id: int
+    progress: Callable[[int], None] | None
+    scale: int = 2
+    queue: dict[int, list[tuple[dt.date, int, Posting, int, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    order: int = 0
+    entries: int = 0
+    lines: int = 0
+    links: int = 0
+
+    def money(self, minor: int) -> Decimal:
+        return Decimal(minor).scaleb(-self.scale)
+
+    def add(self, key: str, draft: EntryDraft) -> None:
+        if not draft.lines:
+            return
+        month = draft.date.month if draft.date.year == DEMO_YEAR else 0
+        links = sum(len(line.sources) for line in draft.lines) + (draft.source is not None)
+        self.order += 1
+        self.queue[month].append(
+            (draft.date, self.order, Posting(draft, f"demo:{key}"), len(draft.lines), links)
+        )
+
+    async def post(self, month: int) -> None:
+        items = sorted(self.queue.pop(month, ()), key=lambda item: (item[0], item[1]))
+        if not items:
+            return
+        async with self.db.session(self.entity_id) as session:
+            batch: list[Posting] = []
+            lines = links = 0
+            for _, _, posting, n_lines, n_links in items:
+                batch.append(posting)
+                lines += n_lines
+                links += n_links
+                if len(batch) >= BATCH_ENTRIES or lines >= BATCH_LINES:
+                    await self._flush(session, batch, lines, links)
+                    batch, lines, links = [], 0, 0
+            if batch:
+                await self._flush(session, batch, lines, links)
+
+    async def _flush(self, session, batch: list[Posting], lines: int, links: int) -> None:
+        await post_entries(session, batch)
+        self.entries += len(batch)
+        self.lines += lines
+        self.links += links
+        if self.progress is not None:
+            self.progress(lines)
