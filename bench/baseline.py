@@ -3,6 +3,8 @@ and returning the same JSON, so a benchmark ratio measures GraphQL's overhead on
 
 from __future__ import annotations
 
+import contextlib
+
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -75,11 +77,10 @@ def create_baseline_app(database_url: str, entity_code: str) -> Starlette:
             balance = from_minor(debit - credit, currency_scale(e.base_currency))
         return _json({"data": {"account": {"code": found.code, "name": found.name, "balance": str(balance)}}})
 
-    async def shutdown():
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
         await db.dispose()
 
-    return Starlette(
-        routes=[Route("/lines", lines), Route("/account", account)],
-        on_shutdown=[shutdown],
-    )
+    return Starlette(routes=[Route("/lines", lines), Route("/account", account)], lifespan=lifespan)
 
