@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .drafts import EntryDraft, LineDraft, SourceRef, request_document
 from .errors import Conflict, InvalidEntry, NotFound, Violation
 from .hashing import EntryContent, LineContent, SourceContent, chain_hash, fingerprint
-from .history import CodeBook, entry_contents
 from .model import (
     DIMENSION_COLUMNS,
     Account,
@@ -33,7 +32,7 @@ from .model import (
     Period,
     SourceLink,
 )
-from .money import currency_scale, from_minor, to_minor
+from .money import currency_scale, to_minor
 from .tenancy import ENTITY_KEY
 from .validators import PostingRefs, validate_entry
 
@@ -68,7 +67,7 @@ async def lock_entity(session: AsyncSession) -> Entity:
     return entity
 
 
-def _check_key(key: str) -> None:
+def check_key(key: str) -> None:
     if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise InvalidEntry(
             [Violation("idempotencyKey", f"must be 1 to {MAX_KEY_LENGTH} non-blank characters")]
@@ -81,7 +80,7 @@ def _chunks(items: Sequence, size: int = 5000):
         yield items[start : start + size]
 
 
-async def _replays(
+async def replays(
     session: AsyncSession, keyed: Sequence[tuple[int, str, str]]
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Which postings repeat a known key: (index → stored entry id, index → earlier index).
@@ -185,7 +184,7 @@ def _line_values(line: LineDraft, refs: PostingRefs) -> dict:
     return values
 
 
-async def _write(
+async def write_postings(
     session: AsyncSession,
     entity: Entity,
     postings: Sequence[Posting],
@@ -324,10 +323,10 @@ async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> li
     keyed = []
     for index, posting in enumerate(postings):
         if posting.idempotency_key is not None:
-            _check_key(posting.idempotency_key)
+            check_key(posting.idempotency_key)
             hashes[index] = fingerprint({"operation": "post", **request_document(posting.draft)})
             keyed.append((index, posting.idempotency_key, hashes[index]))
-    replayed, repeats = await _replays(session, keyed) if keyed else ({}, {})
+    replayed, repeats = await replays(session, keyed) if keyed else ({}, {})
     fresh = [i for i in range(len(postings)) if i not in replayed and i not in repeats]
     results: dict[int, int] = dict(replayed)
     if fresh:
@@ -341,7 +340,7 @@ async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> li
             ]
         if violations:
             raise InvalidEntry(violations)
-        ids = await _write(session, entity, todo, refs, [hashes[i] for i in fresh], {})
+        ids = await write_postings(session, entity, todo, refs, [hashes[i] for i in fresh], {})
         results.update(zip(fresh, ids))
     for index, earlier in repeats.items():
         results[index] = results[earlier]
@@ -351,85 +350,3 @@ async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> li
 
 async def post_entry(session: AsyncSession, draft: EntryDraft, idempotency_key: str) -> int:
     return (await post_entries(session, [Posting(draft, idempotency_key)]))[0]
-
-
-async def reverse_entry(
-    session: AsyncSession, number: str, date: dt.date, idempotency_key: str
-) -> int:
-    """Post the mirror image of entry `number` on `date`, linked to it both ways."""
-    entity = await lock_entity(session)
-    _check_key(idempotency_key)
-    request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
-    replayed, _ = await _replays(session, [(0, idempotency_key, request_hash)])
-    if replayed:
-        await session.commit()
-        return replayed[0]
-    original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
-    if original is None:
-        raise NotFound(f"no journal entry {number!r}")
-    reversal = await session.scalar(
-        select(JournalEntry.number).where(JournalEntry.reverses_id == original.id)
-    )
-    if reversal is not None:
-        raise Conflict(f"journal entry {number} was already reversed by {reversal}")
-    if date < original.date:
-        raise InvalidEntry(
-            [Violation("date", f"a reversal cannot be dated before {number} ({original.date.isoformat()})")]
-        )
-    codes = await CodeBook.load(session)
-    content = (await entry_contents(session, entity, [original], codes))[original.id]
-    accounts = {line.account for line in content.lines}
-    scales = dict(
-        (
-            await session.execute(
-                select(Account.code, Account.quantity_scale).where(Account.code.in_(accounts))
-            )
-        ).all()
-    )
-    draft = _mirror(content, date, original.id, currency_scale(entity.base_currency), scales)
-    refs = (await resolve_refs(session, entity, [draft], allow_inactive=True))[0]
-    violations = validate_entry(draft, refs)
-    if violations:
-        raise InvalidEntry(violations)
-    posting = Posting(draft, idempotency_key)
-    [entry_id] = await _write(session, entity, [posting], [refs], [request_hash], {original.id: number})
-    await session.commit()
-    return entry_id
-
-
-def _mirror(
-    content: EntryContent,
-    date: dt.date,
-    original_id: int,
-    money_scale: int,
-    quantity_scales: dict[str, int],
-) -> EntryDraft:
-    def ref(s: SourceContent) -> SourceRef:
-        return SourceRef(s.system, s.record_type, s.record_id, s.url)
-
-    def mirrored(line: LineContent) -> LineDraft:
-        debit = credit = quantity = None
-        if line.quantity is not None:
-            quantity = from_minor(-line.quantity, quantity_scales[line.account])
-        elif line.debit:
-            credit = from_minor(line.debit, money_scale)
-        else:
-            debit = from_minor(line.credit, money_scale)
-        return LineDraft(
-            account=line.account,
-            debit=debit,
-            credit=credit,
-            quantity=quantity,
-            memo=line.memo,
-            dimensions=tuple(sorted(line.dimensions.items())),
-            sources=tuple(ref(s) for s in line.sources),
-        )
-
-    return EntryDraft(
-        journal=content.journal,
-        date=date,
-        description=f"Reversal of {content.number}",
-        source=ref(content.sources[0]) if content.sources else None,
-        reverses_id=original_id,
-        lines=tuple(mirrored(line) for line in content.lines),
-    )

@@ -8,7 +8,7 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
-from ledger import model, posting
+from ledger import model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
 
 from .dataloaders import EntryByIdLoader
@@ -107,5 +107,5 @@ class LedgerMutations:
         self, info: Info, number: str, date: dt.date, idempotency_key: str
     ) -> PostJournalEntryPayload:
         async with info.context.session() as session:
-            entry_id = await posting.reverse_entry(session, number, date, idempotency_key)
+            entry_id = await reversal.reverse_entry(session, number, date, idempotency_key)
         return await _payload(info, entry_id)

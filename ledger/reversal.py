@@ -1,0 +1,99 @@
+"""Reversal: the only correction of a posted entry, linked to it both ways."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .drafts import EntryDraft, LineDraft, SourceRef
+from .errors import Conflict, InvalidEntry, NotFound, Violation
+from .hashing import EntryContent, LineContent, SourceContent, fingerprint
+from .history import CodeBook, entry_contents
+from .model import Account, JournalEntry
+from .money import currency_scale, from_minor
+from .posting import Posting, check_key, lock_entity, replays, resolve_refs, write_postings
+from .validators import validate_entry
+
+
+async def reverse_entry(
+    session: AsyncSession, number: str, date: dt.date, idempotency_key: str
+) -> int:
+    """Post the mirror image of entry `number` on `date`, linked to it both ways."""
+    entity = await lock_entity(session)
+    check_key(idempotency_key)
+    request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
+    replayed, _ = await replays(session, [(0, idempotency_key, request_hash)])
+    if replayed:
+        await session.commit()
+        return replayed[0]
+    original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
+    if original is None:
+        raise NotFound(f"no journal entry {number!r}")
+    reversal = await session.scalar(
+        select(JournalEntry.number).where(JournalEntry.reverses_id == original.id)
+    )
+    if reversal is not None:
+        raise Conflict(f"journal entry {number} was already reversed by {reversal}")
+    if date < original.date:
+        raise InvalidEntry(
+            [Violation("date", f"a reversal cannot be dated before {number} ({original.date.isoformat()})")]
+        )
+    codes = await CodeBook.load(session)
+    content = (await entry_contents(session, entity, [original], codes))[original.id]
+    accounts = {line.account for line in content.lines}
+    scales = dict(
+        (
+            await session.execute(
+                select(Account.code, Account.quantity_scale).where(Account.code.in_(accounts))
+            )
+        ).all()
+    )
+    draft = _mirror(content, date, original.id, currency_scale(entity.base_currency), scales)
+    refs = (await resolve_refs(session, entity, [draft], allow_inactive=True))[0]
+    violations = validate_entry(draft, refs)
+    if violations:
+        raise InvalidEntry(violations)
+    posting = Posting(draft, idempotency_key)
+    [entry_id] = await write_postings(session, entity, [posting], [refs], [request_hash], {original.id: number})
+    await session.commit()
+    return entry_id
+
+
+def _mirror(
+    content: EntryContent,
+    date: dt.date,
+    original_id: int,
+    money_scale: int,
+    quantity_scales: dict[str, int],
+) -> EntryDraft:
+    def ref(s: SourceContent) -> SourceRef:
+        return SourceRef(s.system, s.record_type, s.record_id, s.url)
+
+    def mirrored(line: LineContent) -> LineDraft:
+        debit = credit = quantity = None
+        if line.quantity is not None:
+            quantity = from_minor(-line.quantity, quantity_scales[line.account])
+        elif line.debit:
+            credit = from_minor(line.debit, money_scale)
+        else:
+            debit = from_minor(line.credit, money_scale)
+        return LineDraft(
+            account=line.account,
+            debit=debit,
+            credit=credit,
+            quantity=quantity,
+            memo=line.memo,
+            dimensions=tuple(sorted(line.dimensions.items())),
+            sources=tuple(ref(s) for s in line.sources),
+        )
+
+    return EntryDraft(
+        journal=content.journal,
+        date=date,
+        description=f"Reversal of {content.number}",
+        source=ref(content.sources[0]) if content.sources else None,
+        reverses_id=original_id,
+        lines=tuple(mirrored(line) for line in content.lines),
+    )
