@@ -302,3 +302,21 @@ async def test_the_same_seed_builds_the_same_ledger(demo, tmp_path):
         assert await _content(again) == await _content(db)
     finally:
         await again.dispose()
+
+
+async def test_a_day_with_more_usage_than_an_entry_holds_is_split(tmp_path, monkeypatch, records):
+    from gateway.demo import software
+
+    monkeypatch.setattr(software, "USAGE_LINES_PER_ENTRY", 3)
+    db, _, _ = await _build(tmp_path / "split.db")
+    rows = await _rows(
+        db,
+        """SELECT e.id, count(*), sum(l.quantity) FROM journal_entries e
+        JOIN journal_lines l ON l.entry_id = e.id JOIN journals j ON j.id = e.journal_id
+        JOIN accounts a ON a.id = l.account_id
+        WHERE a.code = '9100' AND j.code = 'STAT' AND e.description LIKE 'Storage used%'
+        GROUP BY e.id""",
+    )
+    await db.dispose()
+    assert rows and max(count for _, count, _ in rows) == 3
+    assert Decimal(sum(q for _, _, q in rows)).scaleb(-3) == sum(u.gb_used for u in records.usage_records)
