@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 
 import orjson
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from sqlalchemy import select
 
 from ledger import reads, reports
 from ledger.model import Entity

@@ -29,7 +29,7 @@ def currency_scale(currency: str) -> int:
 
 def parse_decimal(text: str | int | Decimal) -> Decimal:
     """Parse user input into a finite Decimal; floats are refused, they are not exact."""
-    if isinstance(text, bool) or isinstance(text, float):
+    if isinstance(text, (bool, float)):
         raise AmountError("amounts must be strings or integers, not floating point numbers")
     try:
         value = Decimal(text) if not isinstance(text, Decimal) else text

@@ -48,9 +48,7 @@ def parse_cursor(value: str, *kinds: type) -> tuple:
         for kind, item in zip(kinds, raw):
             if kind is dt.date:
                 parsed.append(dt.date.fromisoformat(item))
-            elif kind is int and isinstance(item, int) and not isinstance(item, bool):
-                parsed.append(item)
-            elif kind is str and isinstance(item, str):
+            elif kind is int and isinstance(item, int) and not isinstance(item, bool) or kind is str and isinstance(item, str):
                 parsed.append(item)
             else:
                 raise ValueError

@@ -24,7 +24,6 @@ from .company import Company
 from .links import source_ref
 from .opening import SOFTWARE_OPENING
 
-
 # Well below the ledger's per-entry limit (ledger.validators.MAX_LINES).
 USAGE_LINES_PER_ENTRY = 5_000
 

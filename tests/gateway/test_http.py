@@ -21,8 +21,9 @@ async def test_the_first_entity_is_the_default(http):
 
 
 async def test_mutations_are_refused_over_get_and_write_nothing(http, world):
-    from tests.support import POST
     import json
+
+    from tests.support import POST
     response = await http.get("/graphql", params={"query": POST, "variables": json.dumps({"input": sale(), "key": "g"})})
     assert response.status_code == 405
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from ledger.model import JournalLine
 from ledger.reference import close_periods_through
 from ledger.tenancy import ImmutableHistoryError
-
 from tests.support import POST, counts, post, sale
 
 REVERSE = """

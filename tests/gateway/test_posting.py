@@ -4,6 +4,7 @@ import pytest
 
 from tests.support import POST, counts, sale
 
+
 async def test_a_balanced_entry_posts_with_lines_dimensions_and_sources(gql, world):
     result = await gql(POST, {"input": sale("1234.5"), "key": "k1"})
     assert "errors" not in result, result

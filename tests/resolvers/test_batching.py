@@ -1,6 +1,5 @@
 """No N+1: nested queries cost a constant number of SQL statements, whatever the count."""
 
-import pytest
 
 from tests.support import post_random_entries
 
