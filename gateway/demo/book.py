@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ledger.drafts import EntryDraft
@@ -15,6 +15,8 @@ from sources.demo.records import DEMO_YEAR, CompanyProfile
 
 BATCH_ENTRIES = 400
 BATCH_LINES = 4_000
+# Longest entry the demo writes; well below the ledger's limit (ledger.validators.MAX_LINES).
+ENTRY_LINES = 5_000
 
 
 @dataclass
@@ -46,6 +48,19 @@ class Book:
         self.queue[month].append(
             (draft.date, self.order, Posting(draft, f"demo:{key}"), len(draft.lines), links)
         )
+
+    def add_in_parts(self, key: str, draft: EntryDraft, step: int = 1) -> None:
+        """Add `draft`, cut into entries of at most ENTRY_LINES lines when it is longer.
+
+        Cuts fall only at multiples of `step`: with step=2, consecutive debit/credit pairs
+        (transfers) stay together, so every part balances on its own.
+        """
+        size = ENTRY_LINES - ENTRY_LINES % step
+        if len(draft.lines) <= size:
+            self.add(key, draft)
+            return
+        for n, start in enumerate(range(0, len(draft.lines), size), start=1):
+            self.add(f"{key}:{n}", replace(draft, lines=draft.lines[start : start + size]))
 
     async def post(self, month: int) -> None:
         items = sorted(self.queue.pop(month, ()), key=lambda item: (item[0], item[1]))

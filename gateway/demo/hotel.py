@@ -203,7 +203,8 @@ class Hotel(Company):
                     f"VAT remittance {last:%Y-%m}",
                 ),
             )
-            self.book.add(
+            # One transfer (two lines) per hotel and corporate customer: large at scale.
+            self.book.add_in_parts(
                 f"gj:city-ledger:{self.code}:{month:02d}",
                 EntryDraft(
                     "AR",
@@ -211,6 +212,7 @@ class Hotel(Company):
                     tuple(city_ledger),
                     f"City-ledger collections for {last:%Y-%m}",
                 ),
+                step=2,
             )
 
     def depreciation_lines(self) -> list[LineDraft]:

@@ -24,9 +24,6 @@ from .company import Company
 from .links import source_ref
 from .opening import SOFTWARE_OPENING
 
-# Well below the ledger's per-entry limit (ledger.validators.MAX_LINES).
-USAGE_LINES_PER_ENTRY = 5_000
-
 
 class Software(Company):
     chart = SOFTWARE_CHART
@@ -96,17 +93,10 @@ class Software(Company):
                 )
                 for r in day_records
             )
-            # At large scales a day has more customers than an entry may have lines.
-            parts = [
-                lines[i : i + USAGE_LINES_PER_ENTRY]
-                for i in range(0, len(lines), USAGE_LINES_PER_ENTRY)
-            ]
-            for n, part in enumerate(parts, start=1):
-                suffix = f":{n}" if len(parts) > 1 else ""
-                self.book.add(
-                    f"usage:{self.code}:{day.isoformat()}{suffix}",
-                    EntryDraft("STAT", day, part, f"Storage used on {day.isoformat()}"),
-                )
+            self.book.add_in_parts(
+                f"usage:{self.code}:{day.isoformat()}",
+                EntryDraft("STAT", day, lines, f"Storage used on {day.isoformat()}"),
+            )
 
     def depreciation_lines(self) -> list[LineDraft]:
         equipment = round(SOFTWARE_OPENING["1500"] * self.scale) * 10**self.book.scale // 36

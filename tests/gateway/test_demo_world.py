@@ -304,10 +304,10 @@ async def test_the_same_seed_builds_the_same_ledger(demo, tmp_path):
         await again.dispose()
 
 
-async def test_a_day_with_more_usage_than_an_entry_holds_is_split(tmp_path, monkeypatch, records):
-    from gateway.demo import software
+async def test_entries_longer_than_the_demo_allows_are_split_and_still_balance(tmp_path, monkeypatch, records):
+    from gateway.demo import book
 
-    monkeypatch.setattr(software, "USAGE_LINES_PER_ENTRY", 3)
+    monkeypatch.setattr(book, "ENTRY_LINES", 3)
     db, _, _ = await _build(tmp_path / "split.db")
     rows = await _rows(
         db,
@@ -317,6 +317,18 @@ async def test_a_day_with_more_usage_than_an_entry_holds_is_split(tmp_path, monk
         WHERE a.code = '9100' AND j.code = 'STAT' AND e.description LIKE 'Storage used%'
         GROUP BY e.id""",
     )
+    unbalanced = await _rows(
+        db,
+        """SELECT e.id FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+        GROUP BY e.id HAVING sum(l.debit) <> sum(l.credit)""",
+    )
+    city_ledger = await _rows(
+        db,
+        """SELECT count(*) FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id
+        WHERE e.description LIKE 'City-ledger%' GROUP BY e.id""",
+    )
     await db.dispose()
+    # Transfers are cut only between pairs: at most 2 of the 3 lines allowed.
+    assert unbalanced == [] and city_ledger and max(n for (n,) in city_ledger) == 2
     assert rows and max(count for _, count, _ in rows) == 3
     assert Decimal(sum(q for _, _, q in rows)).scaleb(-3) == sum(u.gb_used for u in records.usage_records)
