@@ -52,6 +52,27 @@ async def _build_demo(path: Path, scale: float) -> None:
     print(f"demo ledger ready: {summary}", file=sys.stderr)
 
 
+async def _schema_is_current(url: str) -> str | None:
+    """None when the database is at the code's revision, else what to tell the operator."""
+    from ledger.migrate import current_revision, head_revision
+    from ledger.store import LedgerDatabase
+
+    db = LedgerDatabase.from_url(url)
+    try:
+        current = await current_revision(db.engine)
+    except Exception as error:  # noqa: BLE001 - any failure to connect is reported as such
+        return f"cannot read the database: {type(error).__name__}"
+    finally:
+        await db.dispose()
+    head = head_revision()
+    if current != head:
+        return (
+            f"the database schema is at revision {current or 'none'}, this version needs {head}: "
+            "run `ledgergate db upgrade` first"
+        )
+    return None
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -92,6 +113,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = replace(
         settings, host=args.host or settings.host, port=args.port or settings.port
     )
+    if problem := asyncio.run(_schema_is_current(settings.database_url)):
+        print(f"ledgergate serve: {problem}", file=sys.stderr)
+        return 2
     _serve(settings)
     return 0
 

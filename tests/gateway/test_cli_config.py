@@ -57,3 +57,9 @@ def test_a_missing_config_file_stops_the_cli_with_a_message(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--insecure-dev", "--config",
                              str(tmp_path / "nope.toml")], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert result.returncode == 2 and "nope.toml: no such file" in result.stderr
+
+
+def test_serve_refuses_a_database_that_was_never_migrated(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LEDGERGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert main(["serve", "--insecure-dev"]) == 2
+    assert "run `ledgergate db upgrade` first" in capsys.readouterr().err
