@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="build the demo ledger if missing and serve it")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (≈30 → 1M lines)")
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1: ~32k lines in seconds; 31: ~1M lines)")
     demo.add_argument("--reset", action="store_true", help="rebuild the demo database")
     demo.add_argument("--db", default=str(DEFAULT_DEMO_DB), help="demo SQLite file")
     demo.set_defaults(func=cmd_demo)
