@@ -27,9 +27,24 @@ from starlette.staticfiles import StaticFiles
 
 GRAPHIQL_STATIC_DIR: Path = Path(__file__).resolve().parent / "static" / "graphiql"
 
+# What a first-time visitor sees: a GL summary drilling down to its transactions.
 DEFAULT_QUERY = """\
-query Ping {
-  __typename
+# Pick the company with the X-Ledgergate-Entity header (Headers tab below).
+query TrialBalanceByDepartment {
+  entity { code name baseCurrency }
+  trialBalance(from: "2026-01-01", to: "2026-03-31", groupBy: [DEPARTMENT]) {
+    totalDebit
+    totalCredit
+    rows {
+      account { code name type }
+      dimensions { code name }
+      debit credit net
+      lines(first: 3) {
+        edges { node { entry { number date description } debit credit
+                       sources { system recordType recordId url } } }
+      }
+    }
+  }
 }
 """
 

@@ -26,6 +26,14 @@ async def demo_client(db):
         yield client
 
 
+async def test_graphiqls_opening_query_runs_on_the_demo(demo_client):
+    from gateway.graphiql import DEFAULT_QUERY
+
+    response = await demo_client.post("/graphql", json={"query": DEFAULT_QUERY})
+    body = response.json()
+    assert "errors" not in body and body["data"]["trialBalance"]["rows"], body
+
+
 async def test_every_readme_example_runs_on_the_demo(demo_client):
     for example in EXAMPLES:
         entity = "HOTELCO" if "HOTELCO" in README.split(example)[0][-400:] else "SOFTCO"
