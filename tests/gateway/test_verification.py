@@ -1,6 +1,8 @@
 """The hash chain: tampering directly in the database is found and named."""
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from tests.support import post
 
@@ -13,7 +15,15 @@ async def three_entries(gql):
 
 
 async def tamper(db, sql, **params):
+    """Change posted history the way only someone with database access could: past the
+    immutability triggers, which this first disables for the one transaction."""
     async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            triggers = await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            for (name,) in triggers.all():
+                await conn.execute(text(f"DROP TRIGGER {name}"))
         await conn.execute(text(sql), params)
 
 
@@ -60,3 +70,18 @@ async def test_a_deleted_last_entry_is_found_through_the_head(gql, world):
     await delete_entry(world.db, "JE-0000003")
     result = (await gql(VERIFY))["data"]["verifyLedger"]
     assert result == {"ok": False, "entriesChecked": 2, "firstBrokenEntry": "JE-0000003"}
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE journal_lines SET debit = debit + 1",
+    "UPDATE journal_entries SET description = 'edited'",
+    "DELETE FROM source_links",
+    "DELETE FROM idempotency_keys",
+])
+async def test_the_database_itself_refuses_to_change_posted_history(gql, world, sql):
+    await three_entries(gql)
+    with pytest.raises(DBAPIError) as refused:
+        async with world.db.engine.begin() as conn:
+            await conn.execute(text(sql))
+    assert "posted history" in str(refused.value)
+    assert (await gql(VERIFY))["data"]["verifyLedger"]["ok"] is True
