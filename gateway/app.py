@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from ledger.store import LedgerDatabase
 from resolvers.schema import build_schema
+from resolvers.sources.catalog import SourceCatalog
 
 from .config import Settings
 from .dev_principal import DevPrincipalResolver
@@ -18,11 +19,21 @@ from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
 
 
-def create_app(settings: Settings, *, db: LedgerDatabase | None = None) -> Starlette:
-    """Build the gateway; pass `db` to share one (tests), else it is opened from settings."""
+def create_app(
+    settings: Settings,
+    *,
+    db: LedgerDatabase | None = None,
+    sources: SourceCatalog | None = None,
+) -> Starlette:
+    """Build the gateway; pass `db` to share one (tests), else it is opened from settings.
+
+    `sources` are the configured source systems, already built (`sources.config`); their
+    record types become GraphQL types.
+    """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
-    schema = build_schema()
+    catalog = sources or SourceCatalog()
+    schema = build_schema(catalog)
     endpoint = GraphQLEndpoint(
         schema,
         database,
@@ -30,6 +41,7 @@ def create_app(settings: Settings, *, db: LedgerDatabase | None = None) -> Starl
         settings.limits,
         settings.max_body_bytes,
         settings.graphiql,
+        catalog,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -38,6 +50,7 @@ def create_app(settings: Settings, *, db: LedgerDatabase | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
+        await catalog.aclose()
         if owns_db:
             await database.dispose()
 

@@ -46,8 +46,11 @@ def _json_param(raw: str | None, name: str) -> Any:
 
 
 class GraphQLEndpoint:
-    def __init__(self, schema, db, principals, limits: Limits, max_body_bytes: int, graphiql: bool):
+    def __init__(
+        self, schema, db, principals, limits: Limits, max_body_bytes: int, graphiql: bool, sources
+    ):
         self.schema = schema
+        self.sources = sources
         self.db = db
         self.principals = principals
         self.limits = limits
@@ -116,7 +119,7 @@ class GraphQLEndpoint:
         return query, variables, name
 
     async def _execute(self, query, variables, operation_name, principal, allowed) -> Response:
-        context = RequestContext(self.db, principal, self.limits)
+        context = RequestContext(self.db, principal, self.limits, self.sources)
         try:
             result = await self.schema.execute(
                 query,

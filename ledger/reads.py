@@ -270,3 +270,39 @@ async def links_of_entries(session: AsyncSession, entry_ids: Iterable[int]) -> l
     )
     return list(await session.scalars(stmt))
 
+
+
+SourceKey = tuple[str, str, str]
+"""(system, record type, record id) of a source record."""
+
+
+async def lines_for_sources(
+    session: AsyncSession,
+    keys: Sequence[SourceKey],
+    *,
+    first: int,
+    after: tuple[dt.date, int] | None,
+) -> dict[SourceKey, tuple[list[Row], bool]]:
+    """The first `first` lines (date, id order) linked to each source record, in one statement."""
+    link_key = (SourceLink.system, SourceLink.record_type, SourceLink.record_id)
+    stmt = (
+        _lines()
+        .add_columns(
+            *link_key,
+            func.row_number()
+            .over(partition_by=link_key, order_by=(JournalLine.date, JournalLine.id))
+            .label("rn"),
+        )
+        .join(SourceLink, SourceLink.line_id == JournalLine.id)
+        .where(tuple_(*link_key).in_([tuple(k) for k in keys]))
+    )
+    numbered = _in_range(stmt, None, None, after).subquery()
+    outer = (
+        select(numbered)
+        .where(numbered.c.rn <= first + 1)
+        .order_by(numbered.c.date, numbered.c.id)
+    )
+    found: dict[SourceKey, list[Row]] = {tuple(k): [] for k in keys}
+    for row in await session.execute(outer):
+        found[(row.system, row.record_type, row.record_id)].append(row)
+    return {k: (rows[:first], len(rows) > first) for k, rows in found.items()}

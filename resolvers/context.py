@@ -13,6 +13,7 @@ from ledger.store import LedgerDatabase
 
 from .errors import user_input_error
 from .principal import Principal
+from .sources.catalog import EMPTY_CATALOG, SourceCatalog
 
 L = TypeVar("L")
 
@@ -32,11 +33,18 @@ class RequestContext:
     concurrently and one AsyncSession must never serve two tasks at once.
     """
 
-    def __init__(self, db: LedgerDatabase, principal: Principal, limits: Limits | None = None):
+    def __init__(
+        self,
+        db: LedgerDatabase,
+        principal: Principal,
+        limits: Limits | None = None,
+        sources: SourceCatalog = EMPTY_CATALOG,
+    ):
         self.db = db
         self.principal = principal
         self.limits = limits or Limits()
-        self._loaders: dict[type, object] = {}
+        self.sources = sources
+        self._loaders: dict[object, object] = {}
 
     @property
     def entity(self):
@@ -49,6 +57,13 @@ class RequestContext:
         found = self._loaders.get(loader_class)  # type: ignore[arg-type]
         if found is None:
             found = self._loaders[loader_class] = loader_class(self)  # type: ignore[index]
+        return found  # type: ignore[return-value]
+
+    def keyed_loader(self, key: object, factory: Callable[[], L]) -> L:
+        """A loader for one key (a source record type with its selected fields, say)."""
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = factory()
         return found  # type: ignore[return-value]
 
     def page_size(self, first: int | None) -> int:

@@ -11,8 +11,11 @@ from .ledger.queries import LedgerQueries
 from .ledger.types import Account, JournalEntry, JournalLine
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
+from .sources.catalog import SourceCatalog
+from .sources.queries import SourceQueries
+from .sources.types import SourceRecord, build_record_type
 
-Query = merge_types("Query", (LedgerQueries, ReportQueries))
+Query = merge_types("Query", (LedgerQueries, ReportQueries, SourceQueries))
 Mutation = merge_types("Mutation", (LedgerMutations,))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
@@ -27,11 +30,20 @@ class LedgerSchema(Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
+    """The schema for one configuration: the core contract plus a type per record type.
+
+    Fills `catalog.graphql_types`, which the source resolvers use to build records.
+    """
+    record_classes = []
+    if catalog is not None:
+        for key, record_type in catalog.record_types.items():
+            catalog.graphql_types[key] = build_record_type(record_type)
+        record_classes = list(catalog.graphql_types.values())
     return LedgerSchema(
         query=Query,
         mutation=Mutation,
-        types=[Account, JournalEntry, JournalLine],
+        types=[Account, JournalEntry, JournalLine, SourceRecord, *record_classes],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: ParserCache(maxsize=CACHE_SIZE),

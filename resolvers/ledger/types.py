@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -25,6 +25,9 @@ from .dataloaders import (
     SourceLinksByEntryLoader,
     SourceLinksByLineLoader,
 )
+
+if TYPE_CHECKING:
+    from ..sources.types import SourceRecord
 
 AccountType = strawberry.enum(model.AccountType, name="AccountType")
 DimensionKind = strawberry.enum(model.DimensionKind, name="DimensionKind")
@@ -85,6 +88,17 @@ class SourceLink:
         return cls(
             system=link.system, record_type=link.record_type, record_id=link.record_id, url=link.url
         )
+
+    @strawberry.field(
+        description="The live record in its system; null, with an error naming the link, "
+        "when it no longer exists or the system cannot answer."
+    )
+    async def record(
+        self, info: Info
+    ) -> Annotated[SourceRecord, strawberry.lazy("resolvers.sources.types")] | None:
+        from ..sources.records import resolve_source_record
+
+        return await resolve_source_record(info, self.system, self.record_type, self.record_id)
 
 
 FromArg = Annotated[dt.date | None, strawberry.argument(name="from")]

@@ -1,0 +1,79 @@
+"""Per-request loaders for source records and for the ledger lines linked to them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from aiodataloader import DataLoader
+
+from ledger import reads
+from sources.base import FetchRequest, RecordType, Source
+from sources.errors import SourceError
+
+from ..errors import NOT_FOUND, CodedError
+from ..ledger.dataloaders import LedgerLoader
+
+
+class LinesBySourceLoader(LedgerLoader):
+    """Key: ((system, record type, record id), first, after) → (rows, has_next)."""
+
+    async def load_batch(self, session, keys):
+        batches: dict[tuple, list] = defaultdict(list)
+        for source_key, first, after in keys:
+            batches[(first, after)].append(source_key)
+        pages: dict[tuple, tuple] = {}
+        for (first, after), source_keys in batches.items():
+            found = await reads.lines_for_sources(session, source_keys, first=first, after=after)
+            for source_key, page in found.items():
+                pages[(source_key, first, after)] = page
+        return [pages[k] for k in keys]
+
+
+def source_error(error: SourceError, path_hint: str) -> CodedError:
+    return CodedError(f"{path_hint}: {error}", error.code, system=error.system)
+
+
+class SourceRecordLoader(DataLoader):
+    """Records of one (system, record type) with one set of fields, by id.
+
+    The request's loaders are keyed by (system, record type, fields), so each batch is one
+    `fetch` (chunked by the source's policy) however many links point at that type.
+    Each key resolves to the record, or to the error that explains its absence.
+    """
+
+    def __init__(self, source: Source, record_type: RecordType, fields: tuple[str, ...]):
+        super().__init__()
+        self.source = source
+        self.record_type = record_type
+        self.fields = fields
+
+    async def batch_load_fn(self, ids: Sequence[str]) -> list:
+        name = f"{self.record_type.system}/{self.record_type.name}"
+        request = FetchRequest(self.record_type, tuple(ids), self.fields)
+        try:
+            result = await self.source.fetch(request)
+        except SourceError as error:
+            return [source_error(error, f"{name}/{i}") for i in ids]
+        answers: list = []
+        for record_id in ids:
+            if record_id in result.records:
+                answers.append(result.records[record_id])
+            elif record_id in result.invalid:
+                answers.append(
+                    CodedError(
+                        f"{name}/{record_id}: the system returned an unusable record "
+                        f"({result.invalid[record_id]})",
+                        "SOURCE_UNAVAILABLE",
+                        system=self.record_type.system,
+                    )
+                )
+            else:
+                answers.append(
+                    CodedError(
+                        f"{name}/{record_id} does not exist in {self.record_type.system}",
+                        NOT_FOUND,
+                        system=self.record_type.system,
+                    )
+                )
+        return answers
