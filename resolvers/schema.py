@@ -41,6 +41,9 @@ def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
             catalog.graphql_types[key] = build_record_type(record_type)
         record_classes = list(catalog.graphql_types.values())
     return LedgerSchema(
+        # 2.5: the oldest Federation version with @requiresScopes, so routers of the last
+        # years compose ledgergate.
+        federation_version="2.5",
         query=Query,
         mutation=Mutation,
         types=[Account, JournalEntry, JournalLine, SourceRecord, *record_classes],

@@ -13,7 +13,6 @@ from ledger.verification import verify_chain
 
 from ..ids import cursor, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
-from .dataloaders import AccountByIdLoader, EntryByIdLoader, LineByIdLoader
 from .types import (
     Account,
     AccountType,
@@ -21,24 +20,11 @@ from .types import (
     DimensionValue,
     Entity,
     JournalEntry,
-    JournalLine,
     LedgerVerification,
     Node,
     Period,
+    load_node,
 )
-
-
-async def _node(info: Info, type_name: str, pk: int) -> Node | None:
-    if type_name == "Account":
-        account = await info.context.loader(AccountByIdLoader).load(pk)
-        return Account.from_model(account) if account else None
-    if type_name == "JournalEntry":
-        row = await info.context.loader(EntryByIdLoader).load(pk)
-        return JournalEntry.from_row(row) if row else None
-    if type_name == "JournalLine":
-        row = await info.context.loader(LineByIdLoader).load(pk)
-        return JournalLine.from_row(row) if row else None
-    return None
 
 
 @strawberry.type
@@ -46,7 +32,7 @@ class LedgerQueries:
     @strawberry.field(description="Any object by its global ID, if the caller's entity owns it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
-        return await _node(info, type_name, pk)
+        return await load_node(info, type_name, pk)
 
     @strawberry.field(description="The company the caller acts for.")
     def entity(self, info: Info) -> Entity:

@@ -13,13 +13,14 @@ from strawberry.types import Info
 from ledger import model
 from ledger.money import CURRENCY_SCALES, from_minor
 
-from ..ids import cursor, global_id, parse_cursor
+from ..ids import cursor, global_id, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
 from .dataloaders import (
     AccountByIdLoader,
     BalanceByAccountLoader,
     DimensionValueByIdLoader,
     EntryByIdLoader,
+    LineByIdLoader,
     LinePageLoader,
     LinesByEntryLoader,
     SourceLinksByEntryLoader,
@@ -117,7 +118,7 @@ async def load_line_page(info: Info, key: tuple) -> Connection[JournalLine]:
     return connection(rows, has_next, JournalLine.from_row, lambda r: cursor(r.date, r.id))
 
 
-@strawberry.type
+@strawberry.federation.type(keys=["id"])
 class Account(Node):
     id: strawberry.ID
     code: str
@@ -165,7 +166,7 @@ class Account(Node):
         return await load_line_page(info, key)
 
 
-@strawberry.type
+@strawberry.federation.type(keys=["id"])
 class JournalEntry(Node):
     id: strawberry.ID
     number: str
@@ -221,7 +222,7 @@ async def _entry(info: Info, pk: int | None) -> JournalEntry | None:
     return JournalEntry.from_row(row) if row else None
 
 
-@strawberry.type
+@strawberry.federation.type(keys=["id"])
 class JournalLine(Node):
     id: strawberry.ID
     line_no: int
@@ -291,3 +292,27 @@ class LedgerVerification:
     ok: bool
     entries_checked: int
     first_broken_entry: str | None
+
+
+async def load_node(info: Info, type_name: str, pk: int) -> Node | None:
+    """An Account, JournalEntry or JournalLine by primary key, if the caller's entity owns it."""
+    if type_name == "Account":
+        account = await info.context.loader(AccountByIdLoader).load(pk)
+        return Account.from_model(account) if account else None
+    if type_name == "JournalEntry":
+        row = await info.context.loader(EntryByIdLoader).load(pk)
+        return JournalEntry.from_row(row) if row else None
+    if type_name == "JournalLine":
+        row = await info.context.loader(LineByIdLoader).load(pk)
+        return JournalLine.from_row(row) if row else None
+    return None
+
+
+async def _resolve_reference(cls, info: Info, id: strawberry.ID):  # noqa: A002 - federation's name
+    # Federation `_entities`: representations resolve concurrently, so the loaders batch them.
+    type_name, pk = parse_global_id(id)
+    return await load_node(info, type_name, pk) if type_name == cls.__name__ else None
+
+
+for _entity_type in (Account, JournalEntry, JournalLine):
+    _entity_type.resolve_reference = classmethod(_resolve_reference)
