@@ -1,0 +1,187 @@
+"""Running the demo source systems on loopback: all five in one event loop, or one alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ..generate import generate_world
+from ..records import DEMO_HOST, POS, SYSTEM_PORTS, DemoRecords
+from .ap import create_ap_app
+from .crm import create_crm_app
+from .hr import create_hr_app
+from .pos import build_pos_database, create_pos_app
+from .usage import create_usage_app
+
+ServiceFactory = Callable[..., Any]
+
+SERVICES: dict[str, ServiceFactory] = {
+    "crm": create_crm_app,
+    "pos": create_pos_app,
+    "hr": create_hr_app,
+    "usage": create_usage_app,
+    "ap": create_ap_app,
+}
+"""System name → factory ``(records, **secrets) -> ASGI app``."""
+
+DEFAULT_POS_DB = Path("var") / "demo-pos.db"
+"""Where the POS database is written unless told otherwise (beside the demo ledger)."""
+
+STARTUP_TIMEOUT = 10.0
+# Batches of ids travel in query strings; h11's default cap on a request head is 16 KiB.
+MAX_REQUEST_HEAD = 1024 * 1024
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process that embeds it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class RunningSource:
+    name: str
+    url: str
+    server: uvicorn.Server
+    task: asyncio.Task
+
+
+@dataclass
+class DemoSources:
+    """The demo systems, running; ``await stop()`` (or ``async with``) ends them.
+
+    Attributes:
+        sources: system name → its running server and root URL (the real port, also when
+            asked for port 0).
+        pos_database_url: the SQLAlchemy URL of the POS database.
+    """
+
+    sources: dict[str, RunningSource] = field(default_factory=dict)
+    pos_database_url: str | None = None
+
+    def url(self, name: str) -> str:
+        return self.sources[name].url
+
+    async def stop(self) -> None:
+        for running in self.sources.values():
+            running.server.should_exit = True
+        await asyncio.gather(*(r.task for r in self.sources.values()), return_exceptions=True)
+
+    async def __aenter__(self) -> DemoSources:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def serve_demo_sources(
+    records: DemoRecords,
+    *,
+    host: str = DEMO_HOST,
+    ports: Mapping[str, int] = SYSTEM_PORTS,
+    pos_db_path: str | os.PathLike[str] = DEFAULT_POS_DB,
+    secrets: Mapping[str, Mapping[str, str]] | None = None,
+) -> DemoSources:
+    """Build the POS database and start the five systems in the running event loop.
+
+    `ports` maps each system to its port (0 picks a free one; see `DemoSources.url`);
+    `pos_db_path` is a file path or SQLAlchemy URL; `secrets` maps a system to keyword
+    arguments of its factory (``{"crm": {"api_key": ...}, "usage": {"client_secret": ...}}``).
+    Returns once every server accepts connections; raises `OSError` if a port is taken (after
+    stopping whatever had started).
+    """
+    secrets = secrets or {}
+    running = DemoSources()
+    running.pos_database_url = await asyncio.to_thread(build_pos_database, pos_db_path, records)
+    try:
+        for name, factory in SERVICES.items():
+            sock = _bind(host, ports.get(name, SYSTEM_PORTS[name]))
+            config = uvicorn.Config(
+                factory(records, **secrets.get(name, {})),
+                log_config=None,
+                access_log=False,
+                h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+                timeout_graceful_shutdown=5,
+            )
+            server = _EmbeddedServer(config)
+            task = asyncio.create_task(server.serve(sockets=[sock]), name=f"demo-source-{name}")
+            url = _url(host, sock.getsockname()[1])
+            running.sources[name] = RunningSource(name, url, server, task)
+        await _started(running)
+    except BaseException:
+        await running.stop()
+        raise
+    return running
+
+
+async def _started(running: DemoSources) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_TIMEOUT
+    while not all(r.server.started for r in running.sources.values()):
+        for r in running.sources.values():
+            if r.task.done():
+                r.task.result()  # re-raises why it stopped
+                raise RuntimeError(f"demo source {r.name} stopped while starting")
+        if loop.time() > deadline:
+            raise TimeoutError(f"demo sources not started after {STARTUP_TIMEOUT} s")
+        await asyncio.sleep(0.01)
+
+
+def run_demo_source(
+    name: str,
+    port: int,
+    *,
+    seed: int = 7,
+    scale: float = 1.0,
+    host: str = DEMO_HOST,
+    pos_db_path: str | os.PathLike[str] = DEFAULT_POS_DB,
+    **secrets: str,
+) -> None:
+    """Run one demo system in the foreground until interrupted (``ledgergate demo-source``).
+
+    The records come from `generate_world(seed, scale)`, the same ids the demo ledger links
+    to when built with the same seed and scale. ``pos`` also (re)builds its database at
+    `pos_db_path` first.
+    """
+    if name not in SERVICES:
+        raise ValueError(f"unknown demo source {name!r}; choose from {', '.join(SERVICES)}")
+    records = generate_world(seed, scale)
+    if name == POS:
+        url = build_pos_database(pos_db_path, records)
+        print(f"pos database: {url}", flush=True)
+    config = uvicorn.Config(
+        SERVICES[name](records, **secrets),
+        host=host,
+        port=port,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C after a graceful shutdown
+        uvicorn.Server(config).run()
