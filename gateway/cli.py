@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+from sources.errors import SourceConfigError
+
 from .config import DEFAULT_DEMO_DB, ConfigError, Settings, load_settings
+
+DEMO_SEED = 7
+DEMO_SYSTEMS = ("crm", "pos", "hr", "usage", "ap")
+# Credentials of a demo system run alone; unset, it uses its built-in demo values.
+DEMO_SOURCE_SECRET_ENV = {
+    "crm": {"api_key": "LEDGERGATE_DEMO_CRM_API_KEY"},
+    "usage": {"client_secret": "LEDGERGATE_DEMO_USAGE_CLIENT_SECRET"},
+}
 
 log = logging.getLogger("ledgergate")
 
@@ -45,7 +57,7 @@ async def _build_demo(path: Path, scale: float) -> None:
     try:
         await upgrade(db.engine)
         with tqdm(desc="posting demo ledger", unit=" lines", file=sys.stderr) as bar:
-            summary = await build_demo(db, scale=scale, progress=bar.update)
+            summary = await build_demo(db, seed=DEMO_SEED, scale=scale, progress=bar.update)
     finally:
         await db.dispose()
     building.replace(path)
@@ -73,31 +85,103 @@ async def _schema_is_current(url: str) -> str | None:
     return None
 
 
-def _serve(settings: Settings) -> None:
+async def _serve_app(settings: Settings, catalog) -> None:
+    """uvicorn in the running event loop, so that the source systems' clients, opened at
+    start, live in the loop that serves requests."""
     import uvicorn
 
     from .app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    app = create_app(settings, sources=catalog)  # its lifespan closes the catalog
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    await uvicorn.Server(config).serve()
+
+
+async def _serve_configured(settings: Settings) -> None:
+    from .secrets import load_secrets
+    from .source_catalog import open_catalog
+
+    catalog = await open_catalog(settings.sources_file, secrets=load_secrets(settings.secrets_file))
+    await _serve_app(settings, catalog)
+
+
+def _demo_meta(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _demo_scale(path: Path, asked: float | None) -> float:
+    """The scale the demo ledger at `path` was built with: the source systems must serve
+    the very records its lines link to."""
+    meta = _demo_meta(path)
+    try:
+        built = json.loads(meta.read_text())["scale"]
+    except (FileNotFoundError, KeyError, ValueError):
+        raise ConfigError(
+            f"{path} was built by an older ledgergate (no {meta.name}): run `ledgergate demo --reset`"
+        ) from None
+    if asked is not None and asked != built:
+        raise ConfigError(
+            f"{path} was built at scale {built:g}, not {asked:g}: add --reset to rebuild it"
+        )
+    return built
+
+
+async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
+    from sources.demo.generate import generate_world
+    from sources.demo.services import serve_demo_sources
+
+    from .demo.sources import demo_credentials, open_demo_catalog
+
+    gateway_secrets, service_secrets = demo_credentials()
+    records = await asyncio.to_thread(generate_world, DEMO_SEED, scale)
+    try:
+        running = await serve_demo_sources(records, pos_db_path=pos_db, secrets=service_secrets)
+    except OSError as error:
+        raise ConfigError(f"cannot start the demo source systems (ports 8101-8105): {error}") from None
+    try:
+        catalog = await open_demo_catalog(running, gateway_secrets)
+        systems = "\n".join(f"  {name:<6}    {running.url(name)}" for name in running.sources)
+        print(
+            f"ledgergate demo (insecure development mode: pick the company with the "
+            f"X-Ledgergate-Entity header)\n"
+            f"  GraphiQL: http://{settings.host}:{settings.port}/graphiql\n"
+            f"  GraphQL:  http://{settings.host}:{settings.port}/graphql\n"
+            f"source systems:\n{systems}",
+            file=sys.stderr,
+        )
+        await _serve_app(settings, catalog)
+    finally:
+        await running.stop()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     path = Path(args.db)
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.reset:
-        for file in _sqlite_files(path):
+        for file in [*_sqlite_files(path), _demo_meta(path)]:
             file.unlink(missing_ok=True)
     if not path.exists():
-        asyncio.run(_build_demo(path, args.scale))
+        scale = 1.0 if args.scale is None else args.scale
+        asyncio.run(_build_demo(path, scale))
+        _demo_meta(path).write_text(json.dumps({"seed": DEMO_SEED, "scale": scale}) + "\n")
+    scale = _demo_scale(path, args.scale)
     settings = Settings(database_url=f"sqlite:///{path}", host=args.host, port=args.port)
     asyncio.run(_upgrade(settings.database_url))
-    print(
-        f"ledgergate demo (insecure development mode: pick the company with the "
-        f"X-Ledgergate-Entity header)\n  GraphiQL: http://{args.host}:{args.port}/graphiql\n"
-        f"  GraphQL:  http://{args.host}:{args.port}/graphql",
-        file=sys.stderr,
+    asyncio.run(_run_demo(settings, scale, path.with_name(path.stem + "-pos.db")))
+    return 0
+
+
+def cmd_demo_source(args: argparse.Namespace) -> int:
+    from sources.demo.services import run_demo_source
+
+    credentials = {
+        key: value
+        for key, env in DEMO_SOURCE_SECRET_ENV.get(args.name, {}).items()
+        if (value := os.environ.get(env))
+    }
+    run_demo_source(
+        args.name, args.port, scale=args.scale, host=args.host, pos_db_path=args.pos_db, **credentials
     )
-    _serve(settings)
     return 0
 
 
@@ -116,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem := asyncio.run(_schema_is_current(settings.database_url)):
         print(f"ledgergate serve: {problem}", file=sys.stderr)
         return 2
-    _serve(settings)
+    asyncio.run(_serve_configured(settings))
     return 0
 
 
@@ -128,10 +212,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_schema(_args: argparse.Namespace) -> int:
-    from resolvers.schema import print_sdl
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .demo.sources import DEMO_SOURCES_FILE, demo_sdl
 
-    sys.stdout.write(print_sdl())
+    sys.stdout.write(asyncio.run(demo_sdl(Path(args.sources) if args.sources else DEMO_SOURCES_FILE)))
     return 0
 
 
@@ -142,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="build the demo ledger if missing and serve it")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1: ~32k lines in seconds; 31: ~1M lines)")
+    demo.add_argument("--scale", type=float, help="volume multiplier when building (default 1: ~32k lines in seconds; 31: ~1M lines)")
     demo.add_argument("--reset", action="store_true", help="rebuild the demo database")
     demo.add_argument("--db", default=str(DEFAULT_DEMO_DB), help="demo SQLite file")
     demo.set_defaults(func=cmd_demo)
@@ -161,17 +245,28 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--url", help="database URL (overrides the config)")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
-    schema = commands.add_parser("schema", help="print the GraphQL SDL")
+    source = commands.add_parser("demo-source", help="run one demo source system alone")
+    source.add_argument("name", choices=DEMO_SYSTEMS)
+    source.add_argument("--port", type=int, required=True)
+    source.add_argument("--host", default="127.0.0.1")
+    source.add_argument("--scale", type=float, default=1.0, help="as the demo ledger was built")
+    source.add_argument("--pos-db", default=str(DEFAULT_DEMO_DB.with_name("demo-pos.db")), help="pos: the database to (re)build and serve")
+    source.set_defaults(func=cmd_demo_source)
+
+    schema = commands.add_parser("schema", help="print the GraphQL SDL (of the demo sources, or --sources)")
+    schema.add_argument("--sources", help="a sources config file (default: the demo's)")
     schema.set_defaults(func=cmd_schema)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs every call to a source system at INFO: that is the access log's job.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as error:
+    except (ConfigError, SourceConfigError) as error:
         print(f"ledgergate: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -26,6 +26,8 @@ class Settings:
         graphiql: serve the in-browser IDE at /graphiql.
         limits: page sizes (`first`) for every connection.
         max_body_bytes: largest request body accepted.
+        sources_file: the sources config (`sources.config`): which systems to federate.
+        secrets_file: credentials of source systems by name (`gateway.secrets`).
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -34,6 +36,8 @@ class Settings:
     graphiql: bool = True
     limits: Limits = field(default_factory=Limits)
     max_body_bytes: int = 1_000_000
+    sources_file: Path | None = None
+    secrets_file: Path | None = None
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -48,8 +52,12 @@ def load_settings(path: Path | None = None) -> Settings:
         [limits]
         default_page_size = 100
         max_page_size = 10000
+        [sources]
+        file = "sources.toml"                      # relative to this file
+        secrets = "/etc/ledgergate/secrets.toml"
 
-    `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
+    `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files);
+    `LEDGERGATE_SOURCE_SECRETS` overrides the secrets file.
     """
     settings = Settings()
     if path is not None:
@@ -62,6 +70,8 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = _apply(settings, raw, path)
     if url := os.environ.get("LEDGERGATE_DATABASE_URL"):
         settings = replace(settings, database_url=url)
+    if secrets := os.environ.get("LEDGERGATE_SOURCE_SECRETS"):
+        settings = replace(settings, secrets_file=Path(secrets))
     return settings
 
 
@@ -83,12 +93,15 @@ def _typed(section: dict, key: str, kind: type, default, path: Path, name: str):
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits"}
+    known = {"database", "http", "limits", "sources"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
     http = _section(raw, "http", path)
     limits = _section(raw, "limits", path)
+    sources = _section(raw, "sources", path)
+    if unknown := set(sources) - {"file", "secrets"}:
+        raise ConfigError(f"{path}: unknown key(s) sources.{sorted(unknown)}; expected file, secrets")
     page = _typed(limits, "default_page_size", int, settings.limits.default_page_size, path, "limits")
     max_page = _typed(limits, "max_page_size", int, settings.limits.max_page_size, path, "limits")
     if not 1 <= page <= max_page:
@@ -102,4 +115,16 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         max_body_bytes=_typed(
             http, "max_body_bytes", int, settings.max_body_bytes, path, "http"
         ),
+        sources_file=_relative_path(sources, "file", path),
+        secrets_file=_relative_path(sources, "secrets", path),
     )
+
+
+def _relative_path(section: dict, key: str, path: Path) -> Path | None:
+    """A file named in the config, relative to the config file itself."""
+    value = section.get(key)
+    if value is None:
+        return None
+    if not (isinstance(value, str) and value):
+        raise ConfigError(f"{path}: sources.{key} must be a file path, got {value!r}")
+    return path.parent / value

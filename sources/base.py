@@ -102,8 +102,16 @@ class FetchRequest:
 
 @dataclass
 class FetchResult:
+    """Attributes:
+        records: the records found, by their own id.
+        invalid: ids the system answered with a record that cannot be used, and why.
+        failed: ids whose chunk of a larger request failed while other chunks succeeded
+            (`resilience.ResilientSource`), and the error; a request that fails whole raises.
+    """
+
     records: dict[str, Record] = field(default_factory=dict)
     invalid: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, Exception] = field(default_factory=dict)
 
 
 class Source(ABC):

@@ -38,6 +38,7 @@ SYSTEM_OPTIONS = frozenset({"url", "http_timeout"})
 TYPE_OPTIONS = frozenset({"remote_type"})
 SERVICE_QUERY = "{ _service { sdl } }"
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")
+_INT_KEY = re.compile(r"-?[1-9][0-9]{0,9}|0")
 
 
 def entities_query(remote_type: str, fields: Sequence[str]) -> str:
@@ -190,8 +191,10 @@ def _key_values(ids: Sequence[str], *, integers: bool) -> list[Any]:
     unique = [i for i in dict.fromkeys(ids) if i]
     if not integers:
         return unique
-    # An id that is not a number cannot be an Int key: it is simply absent.
-    return [int(i) for i in unique if re.fullmatch(r"-?[0-9]{1,9}", i)]
+    # An id that is not an Int as the record itself spells it (no leading zero, within
+    # GraphQL's 32 bits) cannot be an Int key: it is simply absent. Only that spelling, so
+    # "1" and "01" never send representation 1 twice (which `collect` would call invalid).
+    return [int(i) for i in unique if _INT_KEY.fullmatch(i) and -(2**31) <= int(i) < 2**31]
 
 
 def _http_url(value: object) -> str:

@@ -21,7 +21,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 
 from .base import FetchRequest, FetchResult, RecordType, Source
-from .errors import CircuitOpen, SourceProtocolError, SourceTimeout, SourceUnavailable
+from .errors import (
+    CircuitOpen,
+    SourceError,
+    SourceProtocolError,
+    SourceTimeout,
+    SourceUnavailable,
+)
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,8 @@ class ResilientSource(Source):
     except that it fails sooner and more politely.
 
     A request is split into chunks of at most `max_batch_size` ids (one inner call each, run
-    concurrently up to `max_concurrency`); if any chunk fails, the fetch raises that chunk's
-    error. A chunk identical to one already in flight (same record type, ids and fields) waits
+    concurrently up to `max_concurrency`); if every chunk fails, the fetch raises the first
+    chunk's error, and if only some do, their ids are in `FetchResult.failed`. A chunk identical to one already in flight (same record type, ids and fields) waits
     for that one's answer instead of calling again; its work is cancelled only when every
     caller waiting for it has gone.
 
@@ -247,10 +253,17 @@ class ResilientSource(Source):
             answers = await asyncio.gather(
                 *(self._shared(chunk) for chunk in chunks), return_exceptions=True
             )
+        failures = [a for a in answers if isinstance(a, BaseException)]
+        if failures and (len(failures) == len(answers) or not all(
+            isinstance(f, SourceError) for f in failures
+        )):
+            raise failures[0]  # nothing to give back, or a bug in the kind: surface it
         merged = FetchResult()
-        for answer in answers:
+        for chunk, answer in zip(chunks, answers, strict=True):
             if isinstance(answer, BaseException):
-                raise answer
+                # One chunk failed, others did not: only its ids go without their records.
+                merged.failed.update(dict.fromkeys(chunk.ids, answer))
+                continue
             merged.records.update(answer.records)
             merged.invalid.update(answer.invalid)
         return merged

@@ -225,6 +225,10 @@ class RestSource(Source):
         self._oauth = True
         # Imported here, as api-key systems never need it; authlib's import-time nudge
         # towards its httpx2 integration is not for ledgergate's operators.
+        # authlib.deprecate puts an "always" filter first when imported, so it must be
+        # imported before ours goes in front of it.
+        import authlib.deprecate  # noqa: F401
+
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "The httpx module is deprecated")
             from authlib.integrations.httpx_client import AsyncOAuth2Client

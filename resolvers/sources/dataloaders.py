@@ -59,6 +59,8 @@ class SourceRecordLoader(DataLoader):
         for record_id in ids:
             if record_id in result.records:
                 answers.append(result.records[record_id])
+            elif isinstance(failed := result.failed.get(record_id), SourceError):
+                answers.append(source_error(failed, f"{name}/{record_id}"))
             elif record_id in result.invalid:
                 answers.append(
                     CodedError(

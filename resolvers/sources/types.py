@@ -70,7 +70,7 @@ def build_record_type(record_type: RecordType) -> type:
     return strawberry.type(
         cls,
         name=record_type.graphql_name,
-        description=f"A {record_type.name} record of the {record_type.system} system.",
+        description=f"{record_type.name}: a record of the {record_type.system} system.",
     )
 
 

@@ -8,12 +8,11 @@ import pytest
 
 from gateway.cli import main
 from gateway.config import ConfigError, load_settings
-from resolvers.schema import print_sdl
 
 
-def test_schema_command_prints_the_sdl(capsys):
+def test_schema_command_prints_the_demo_configurations_sdl(capsys):
     assert main(["schema"]) == 0
-    assert capsys.readouterr().out == print_sdl()
+    assert capsys.readouterr().out == (Path(__file__).parents[2] / "schema.graphql").read_text()
 
 
 def test_serve_refuses_to_run_without_the_insecure_dev_flag(capsys):

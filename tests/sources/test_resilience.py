@@ -384,7 +384,7 @@ async def test_a_large_request_is_split_into_chunks_of_the_batch_size(time_):
     assert {call.fields for call in crm.calls} == {("amount",)}
 
 
-async def test_one_failing_chunk_fails_the_fetch_with_its_error(time_):
+async def test_one_failing_chunk_withholds_only_its_own_ids(time_):
     async def second_chunk_down(req):
         if "SO-3" in req.ids:
             raise SourceUnavailable("crm", "503 on the second chunk")
@@ -392,7 +392,20 @@ async def test_one_failing_chunk_fails_the_fetch_with_its_error(time_):
 
     source = resilient(MockSource("crm", handler=second_chunk_down), time_, retries=0, max_batch_size=2)
 
-    with pytest.raises(SourceUnavailable, match="503 on the second chunk"):
+    result = await source.fetch(request("SO-1", "SO-2", "SO-3"))
+
+    assert sorted(result.records) == ["SO-1", "SO-2"]
+    assert list(result.failed) == ["SO-3"]
+    assert str(result.failed["SO-3"]) == "crm: 503 on the second chunk"
+
+
+async def test_every_chunk_failing_fails_the_fetch_with_the_first_error(time_):
+    async def down(req):
+        raise SourceUnavailable("crm", f"503 for {req.ids[0]}")
+
+    source = resilient(MockSource("crm", handler=down), time_, retries=0, max_batch_size=2)
+
+    with pytest.raises(SourceUnavailable, match="503 for SO-1"):
         await source.fetch(request("SO-1", "SO-2", "SO-3"))
 
 

@@ -1,0 +1,75 @@
+"""The demo's source systems as the gateway sees them: the shipped sources config
+(`sources.toml`, the README's example), per-run credentials, and where the systems run."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from resolvers.sources.catalog import SourceCatalog
+from sources.config import SourcesConfig, load_sources_config
+from sources.demo.generate import generate_world
+from sources.demo.services import DemoSources, create_hr_app
+
+from ..secrets import Secrets
+from ..source_catalog import open_catalog
+
+DEMO_SOURCES_FILE = Path(__file__).with_name("sources.toml")
+# The HR subgraph's schema does not depend on the volume of its records.
+SCHEMA_SCALE = 0.02
+
+
+def demo_credentials() -> tuple[Secrets, dict[str, dict[str, str]]]:
+    """Fresh credentials for one demo run: (the gateway's secrets by credentials name, the
+    services' keyword arguments by system). Nothing to keep, nothing in git."""
+    api_key, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    gateway = {"crm": {"api_key": api_key}, "usage": {"client_secret": client_secret}}
+    services = {"crm": {"api_key": api_key}, "usage": {"client_secret": client_secret}}
+    return gateway, services
+
+
+def relocate(config: SourcesConfig, running: DemoSources) -> SourcesConfig:
+    """The demo config pointed at the systems as they actually run (their real ports and
+    the POS database they were given); deep links keep the documented ports."""
+    systems = []
+    for system in config.systems:
+        options = dict(system.options)
+        if system.kind == "rest":
+            options["base_url"] = running.url(system.name)
+        elif system.kind == "graphql":
+            options["url"] = running.url(system.name) + "/graphql"
+        elif system.kind == "sql":
+            options["url"] = running.pos_database_url
+        systems.append(replace(system, options=options))
+    return replace(config, systems=systems)
+
+
+async def open_demo_catalog(running: DemoSources, credentials: Secrets) -> SourceCatalog:
+    """The gateway's sources for the running demo systems."""
+    return await open_catalog(relocate(load_sources_config(DEMO_SOURCES_FILE), running), secrets=credentials)
+
+
+async def schema_catalog(config: Path = DEMO_SOURCES_FILE, *, credentials: Secrets | None = None) -> SourceCatalog:
+    """The demo configuration's catalog without starting any service: the HR subgraph is
+    asked for its SDL in process. Nothing else connects until a query needs it."""
+    if credentials is None:
+        credentials, _ = demo_credentials()
+    hr = httpx.ASGITransport(app=create_hr_app(generate_world(scale=SCHEMA_SCALE)))
+    transports: Mapping[str, httpx.AsyncBaseTransport] = {"hr": hr}
+    return await open_catalog(config, secrets=credentials, transports=transports)
+
+
+async def demo_sdl(config: Path = DEMO_SOURCES_FILE) -> str:
+    """The SDL the gateway serves with the sources of `config` (`schema.graphql` is the
+    demo configuration's)."""
+    from resolvers.schema import build_schema, print_sdl
+
+    catalog = await schema_catalog(config)
+    try:
+        return print_sdl(build_schema(catalog))
+    finally:
+        await catalog.aclose()

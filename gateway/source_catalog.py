@@ -1,0 +1,30 @@
+"""Opening the configured source systems at start, before the app serves a request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from resolvers.sources.catalog import SourceCatalog
+from sources.config import SourcesConfig, build_sources, load_sources_config
+
+from .secrets import NO_SECRETS, Secrets
+
+
+async def open_catalog(
+    sources: Path | SourcesConfig | None,
+    *,
+    secrets: Secrets = NO_SECRETS,
+    transports: Mapping[str, Any] | None = None,
+) -> SourceCatalog:
+    """Every system of `sources` (a sources config file, or one already loaded), built and wrapped in its resilience policy, with
+    GraphQL subgraphs' record types discovered. Raises `SourceConfigError` (naming the file,
+    the system and the problem) for any configuration that cannot work; no file: no sources.
+    """
+    if sources is None:
+        return SourceCatalog()
+    config = sources if isinstance(sources, SourcesConfig) else load_sources_config(sources)
+    built = await build_sources(config, secrets=secrets, transports=transports)
+    record_types = [t for source in built.values() for t in source.record_types]
+    return SourceCatalog.of(built, record_types)
