@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -128,30 +129,29 @@ def _demo_scale(path: Path, asked: float | None) -> float:
 
 async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
     from sources.demo.generate import generate_world
-    from sources.demo.services import serve_demo_sources
 
-    from .demo.sources import demo_credentials, open_demo_catalog
+    from .demo.sources import demo_systems
 
-    gateway_secrets, service_secrets = demo_credentials()
     records = await asyncio.to_thread(generate_world, DEMO_SEED, scale)
-    try:
-        running = await serve_demo_sources(records, pos_db_path=pos_db, secrets=service_secrets)
-    except OSError as error:
-        raise ConfigError(f"cannot start the demo source systems (ports 8101-8105): {error}") from None
-    try:
-        catalog = await open_demo_catalog(running, gateway_secrets)
-        systems = "\n".join(f"  {name:<6}    {running.url(name)}" for name in running.sources)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            running, catalog = await stack.enter_async_context(
+                demo_systems(records, pos_db_path=pos_db)
+            )
+        except OSError as error:
+            raise ConfigError(
+                f"cannot start the demo source systems (ports 8101-8105): {error}"
+            ) from None
+        listing = "\n".join(f"  {name:<6}    {running.url(name)}" for name in running.sources)
         print(
             f"ledgergate demo (insecure development mode: pick the company with the "
             f"X-Ledgergate-Entity header)\n"
             f"  GraphiQL: http://{settings.host}:{settings.port}/graphiql\n"
             f"  GraphQL:  http://{settings.host}:{settings.port}/graphql\n"
-            f"source systems:\n{systems}",
+            f"source systems:\n{listing}",
             file=sys.stderr,
         )
         await _serve_app(settings, catalog)
-    finally:
-        await running.stop()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +15,8 @@ import httpx
 from resolvers.sources.catalog import SourceCatalog
 from sources.config import SourcesConfig, load_sources_config
 from sources.demo.generate import generate_world
-from sources.demo.services import DemoSources, create_hr_app
+from sources.demo.records import DemoRecords
+from sources.demo.services import DemoSources, create_hr_app, serve_demo_sources
 
 from ..secrets import Secrets
 from ..source_catalog import open_catalog
@@ -51,6 +54,27 @@ def relocate(config: SourcesConfig, running: DemoSources) -> SourcesConfig:
 async def open_demo_catalog(running: DemoSources, credentials: Secrets) -> SourceCatalog:
     """The gateway's sources for the running demo systems."""
     return await open_catalog(relocate(load_sources_config(DEMO_SOURCES_FILE), running), secrets=credentials)
+
+
+@contextlib.asynccontextmanager
+async def demo_systems(
+    records: DemoRecords,
+    *,
+    pos_db_path: str | os.PathLike[str],
+    ports: Mapping[str, int] | None = None,
+) -> AsyncIterator[tuple[DemoSources, SourceCatalog]]:
+    """The five demo systems running on loopback (`ports`: system → port, 0 for any free
+    one; default 8101-8105) with fresh credentials, and the gateway's catalog for them.
+    The catalog is the caller's to close (an app's lifespan does); the systems stop on exit."""
+    gateway_secrets, service_secrets = demo_credentials()
+    extra = {"ports": ports} if ports is not None else {}
+    running = await serve_demo_sources(
+        records, pos_db_path=pos_db_path, secrets=service_secrets, **extra
+    )
+    try:
+        yield running, await open_demo_catalog(running, gateway_secrets)
+    finally:
+        await running.stop()
 
 
 async def schema_catalog(config: Path = DEMO_SOURCES_FILE, *, credentials: Secrets | None = None) -> SourceCatalog:
