@@ -1,0 +1,257 @@
+"""Source systems in the gateway's configuration: the [sources] section, the secrets file,
+and what `ledgergate serve`, `demo` and `demo-source` do with them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.cli import main
+from gateway.config import ConfigError, load_settings
+from gateway.secrets import load_secrets
+from ledger.reference import create_entity
+from ledger.store import LedgerDatabase
+
+ROOT = Path(__file__).parents[2]
+MOCK_SOURCES = ROOT / "tests" / "sources" / "configs" / "mock.toml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_sources_files_are_read_relative_to_the_config(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEDGERGATE_SOURCE_SECRETS", raising=False)
+    config = tmp_path / "conf" / "lg.toml"
+    config.parent.mkdir()
+    config.write_text('[sources]\nfile = "sources.toml"\nsecrets = "/etc/lg/secrets.toml"\n')
+    settings = load_settings(config)
+    assert settings.sources_file == tmp_path / "conf" / "sources.toml"
+    assert settings.secrets_file == Path("/etc/lg/secrets.toml")
+
+
+def test_the_secrets_file_can_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGERGATE_SOURCE_SECRETS", str(tmp_path / "s.toml"))
+    assert load_settings(None).secrets_file == tmp_path / "s.toml"
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ('[sources]\nfiles = "x.toml"\n', "unknown key(s) sources.['files']; expected file, secrets"),
+    ("[sources]\nfile = 3\n", "sources.file must be a file path, got 3"),
+    ('[sources]\nsecrets = ""\n', "sources.secrets must be a file path, got ''"),
+    ('sources = "x"\n', "[sources] must be a table"),
+])
+def test_bad_sources_sections_name_the_file_and_key(tmp_path, text, fragment):
+    config = tmp_path / "bad.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == f"{config}: {fragment}"
+
+
+def test_secrets_are_tables_of_strings(tmp_path):
+    path = tmp_path / "secrets.toml"
+    path.write_text('[crm]\napi_key = "k-123"\n[usage]\nclient_secret = "s-456"\n')
+    secrets = load_secrets(path)
+    assert {name: dict(values) for name, values in secrets.items()} == {
+        "crm": {"api_key": "k-123"}, "usage": {"client_secret": "s-456"},
+    }
+    assert load_secrets(None) == {}
+
+
+@pytest.mark.parametrize("text,message", [
+    ('[crm]\napi_key = "k-123\n', "not valid TOML"),  # the decoder would quote the line
+    ('[crm]\napi_key = 12345678\n', "[crm] must be a table of string values"),
+    ('crm = "k-123"\n', "[crm] must be a table of string values"),
+])
+def test_a_bad_secrets_file_is_refused_without_echoing_a_value(tmp_path, text, message):
+    path = tmp_path / "secrets.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_secrets(path)
+    assert str(raised.value) == f"{path}: {message}"
+    assert "k-123" not in str(raised.value) and "12345678" not in str(raised.value)
+
+
+def test_a_missing_secrets_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="nope.toml: no such secrets file"):
+        load_secrets(tmp_path / "nope.toml")
+
+
+@pytest.fixture
+def migrated(tmp_path, monkeypatch) -> Path:
+    db = tmp_path / "ledger.db"
+    assert main(["db", "upgrade", "--url", f"sqlite:///{db}"]) == 0
+    monkeypatch.delenv("LEDGERGATE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LEDGERGATE_SOURCE_SECRETS", raising=False)
+    return db
+
+
+def serve_config(tmp_path: Path, db: Path, sources: str, secrets: str | None = None) -> Path:
+    (tmp_path / "sources.toml").write_text(sources)
+    text = f'[database]\nurl = "sqlite:///{db}"\n[sources]\nfile = "sources.toml"\n'
+    if secrets is not None:
+        (tmp_path / "secrets.toml").write_text(secrets)
+        text += 'secrets = "secrets.toml"\n'
+    config = tmp_path / "lg.toml"
+    config.write_text(text)
+    return config
+
+
+def closed_port() -> int:
+    return free_port()  # bound and released: nothing listens there
+
+
+@pytest.mark.parametrize("sources,secrets,problem", [
+    (
+        '[systems.crm]\nkind = "soap"\n',
+        None,
+        "source 'crm': unknown kind 'soap'; known kinds: graphql, mock, rest, sql",
+    ),
+    (
+        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
+        'credentials = "crm"\n[systems.crm.types.SalesOrder]\nbatch_path = "/so"\n'
+        '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
+        "[usage]\nclient_secret = \"s\"\n",
+        "source 'crm': credentials 'crm' are not among the secrets",
+    ),
+    (
+        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\n'
+        '[systems.crm.types.SalesOrder]\nkey = "number"\nbatch_path = "/so"\n'
+        '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
+        None,
+        "source 'crm': types.SalesOrder: key field 'number' is not among its fields (id)",
+    ),
+])
+def test_serve_stops_on_a_bad_sources_config_naming_file_system_and_problem(
+    tmp_path, migrated, capsys, sources, secrets, problem
+):
+    config = serve_config(tmp_path, migrated, sources, secrets)
+    assert main(["serve", "--insecure-dev", "--config", str(config)]) == 2
+    assert capsys.readouterr().err.strip() == f"ledgergate: {tmp_path / 'sources.toml'}: {problem}"
+
+
+def test_serve_stops_when_a_subgraphs_sdl_cannot_be_read(tmp_path, migrated, capsys):
+    port = closed_port()
+    config = serve_config(
+        tmp_path, migrated, f'[systems.hr]\nkind = "graphql"\nurl = "http://127.0.0.1:{port}/graphql"\n'
+    )
+    assert main(["serve", "--insecure-dev", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"ledgergate: {tmp_path / 'sources.toml'}: source 'hr': cannot read the subgraph's SDL at "
+        f"http://127.0.0.1:{port}/graphql: "
+    ), err
+
+
+def wait_for(url: str, process: subprocess.Popen, headers: dict | None = None, limit: float = 60) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"exited early: {process.stderr.read()}")
+        try:
+            httpx.get(url, headers=headers, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {limit} s")
+
+
+@pytest.fixture
+def run():
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", *args],
+            cwd=cwd, env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def add_entity(db: Path) -> None:
+    database = LedgerDatabase.from_url(f"sqlite:///{db}")
+    try:
+        async with database.session(None) as session:
+            await create_entity(session, "ACME", "Acme Software Inc.", "USD")
+            await session.commit()
+    finally:
+        await database.dispose()
+
+
+def test_serve_answers_with_records_of_its_configured_sources(tmp_path, migrated, run):
+    asyncio.run(add_entity(migrated))
+    shutil.copy(MOCK_SOURCES, tmp_path / "sources.toml")
+    config = tmp_path / "lg.toml"
+    port = free_port()
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{migrated}"\n[http]\nport = {port}\n[sources]\nfile = "sources.toml"\n'
+    )
+    process = run("serve", "--insecure-dev", "--config", str(config))
+    wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    query = '{ sourceRecord(system: "crm", recordType: "SalesOrder", recordId: "SO-2") { __typename url ... on CrmSalesOrder { amount customerId } } }'
+    response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10)
+    assert response.json() == {"data": {"sourceRecord": {
+        "__typename": "CrmSalesOrder", "url": "http://crm.test/sales-orders/SO-2",
+        "amount": "250.50", "customerId": "C2",
+    }}}
+
+
+def test_demo_source_runs_one_system_alone_with_the_credentials_it_is_given(tmp_path, run):
+    port = free_port()
+    process = run(
+        "demo-source", "crm", "--port", str(port), "--scale", "0.05",
+        env={"LEDGERGATE_DEMO_CRM_API_KEY": "key-from-env"},
+    )
+    url = f"http://127.0.0.1:{port}/crm/customers/CUST-0001"
+    wait_for(url, process)
+    assert httpx.get(url, timeout=5).status_code == 401
+    answer = httpx.get(url, headers={"X-API-Key": "key-from-env"}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["id"] == "CUST-0001"
+
+
+def test_demo_source_refuses_an_unknown_system(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["demo-source", "erp", "--port", "9999"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'erp'" in capsys.readouterr().err
+
+
+def test_demo_refuses_a_ledger_built_at_another_scale(tmp_path, capsys):
+    db = tmp_path / "demo.db"
+    db.write_bytes(b"")
+    (tmp_path / "demo.db.json").write_text('{"seed": 7, "scale": 1.0}\n')
+    assert main(["demo", "--db", str(db), "--scale", "2"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"ledgergate: {db} was built at scale 1, not 2: add --reset to rebuild it"
+    )
+
+
+def test_demo_refuses_a_ledger_without_its_build_record(tmp_path, capsys):
+    db = tmp_path / "demo.db"
+    db.write_bytes(b"")
+    assert main(["demo", "--db", str(db)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"ledgergate: {db} was built by an older ledgergate (no demo.db.json): run `ledgergate demo --reset`"
+    )
