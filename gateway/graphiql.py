@@ -27,7 +27,8 @@ from starlette.staticfiles import StaticFiles
 
 GRAPHIQL_STATIC_DIR: Path = Path(__file__).resolve().parent / "static" / "graphiql"
 
-# What a first-time visitor sees: a GL summary drilling down to its transactions.
+# What a first-time visitor sees: a GL summary drilling down to its transactions and on
+# to the live records in the systems they came from.
 DEFAULT_QUERY = """\
 # Pick the company with the X-Ledgergate-Entity header (Headers tab below).
 query TrialBalanceByDepartment {
@@ -41,7 +42,8 @@ query TrialBalanceByDepartment {
       debit credit net
       lines(first: 3) {
         edges { node { entry { number date description } debit credit
-                       sources { system recordType recordId url } } }
+                       sources { system recordType recordId url
+                                 record { __typename ledgerLines(first: 3) { edges { node { id } } } } } } }
       }
     }
   }

@@ -78,3 +78,11 @@ def test_shipped_assets_fetch_nothing_from_a_cdn():
             assert "@import" not in text, path.name
             if path.suffix == ".css":
                 assert not re.search(r"url\(\s*['\"]?(?!data:)", text), path.name
+
+
+async def test_the_default_query_runs_without_errors(gql, world):
+    from gateway.graphiql import DEFAULT_QUERY
+
+    result = await gql(DEFAULT_QUERY)
+    assert "errors" not in result, result
+    assert result["data"]["entity"]["code"] == "ACME"
