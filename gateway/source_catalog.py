@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from resolvers.schema import core_type_names
 from resolvers.sources.catalog import SourceCatalog
 from sources.config import SourcesConfig, build_sources, load_sources_config
+from sources.errors import SourceConfigError
 
 from .secrets import NO_SECRETS, Secrets
 
@@ -27,4 +29,15 @@ async def open_catalog(
     config = sources if isinstance(sources, SourcesConfig) else load_sources_config(sources)
     built = await build_sources(config, secrets=secrets, transports=transports)
     record_types = [t for source in built.values() for t in source.record_types]
+    taken = core_type_names()
+    for record_type in record_types:
+        if record_type.graphql_name in taken:
+            for source in built.values():
+                await source.aclose()
+            raise SourceConfigError(
+                config.file,
+                record_type.system,
+                f"types.{record_type.name}: GraphQL type name {record_type.graphql_name!r} is "
+                "taken by ledgergate's own schema; set another graphql_name",
+            )
     return SourceCatalog.of(built, record_types)

@@ -1,5 +1,7 @@
 """The GraphQL schema: the domains merged into one federation-ready schema."""
 
+import functools
+
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
@@ -30,13 +32,28 @@ class LedgerSchema(Schema):
         return None
 
 
+@functools.cache
+def core_type_names() -> frozenset[str]:
+    """Every type name of the schema without sources, introspection's included: names a
+    record type cannot take."""
+    return frozenset(build_schema()._schema.type_map)
+
+
 def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
     """The schema for one configuration: the core contract plus a type per record type.
 
     Fills `catalog.graphql_types`, which the source resolvers use to build records.
+    Raises `ValueError` for a record type named like one of the core types.
     """
     record_classes = []
-    if catalog is not None:
+    if catalog is not None and catalog.record_types:
+        taken = core_type_names()
+        for record_type in catalog.record_types.values():
+            if record_type.graphql_name in taken:
+                raise ValueError(
+                    f"{record_type.system}/{record_type.name}: GraphQL type name "
+                    f"{record_type.graphql_name!r} is taken by ledgergate's own schema"
+                )
         for key, record_type in catalog.record_types.items():
             catalog.graphql_types[key] = build_record_type(record_type)
         record_classes = list(catalog.graphql_types.values())

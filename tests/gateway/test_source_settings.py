@@ -133,6 +133,13 @@ def closed_port() -> int:
         None,
         "source 'crm': types.SalesOrder: key field 'number' is not among its fields (id)",
     ),
+    (
+        '[systems.crm]\nkind = "mock"\n[systems.crm.types.Line]\ngraphql_name = "JournalLine"\n'
+        '[systems.crm.types.Line.fields]\nid = "ID!"\n',
+        None,
+        "source 'crm': types.Line: GraphQL type name 'JournalLine' is taken by ledgergate's own "
+        "schema; set another graphql_name",
+    ),
 ])
 def test_serve_stops_on_a_bad_sources_config_naming_file_system_and_problem(
     tmp_path, migrated, capsys, sources, secrets, problem
