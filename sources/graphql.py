@@ -30,6 +30,7 @@ import httpx
 from .base import FetchRequest, FetchResult, RecordType, Source, collect
 from .discovery import record_types_from_sdl
 from .errors import SourceProtocolError, SourceUnavailable
+from .options import refuse_unknown, seconds
 from .rest import DEFAULT_HTTP_TIMEOUT, decode_json, map_exceptions, status_error
 
 __all__ = ["GraphQLSource", "discover_record_types", "entities_query", "map_exceptions"]
@@ -129,17 +130,11 @@ class GraphQLSource(Source):
     ):
         self.name = name
         self.record_types = tuple(record_types)
-        if unknown := sorted(set(options) - SYSTEM_OPTIONS):
-            raise ValueError(
-                f"unknown option(s) {unknown} for a graphql system; "
-                f"known: {', '.join(sorted(SYSTEM_OPTIONS))}"
-            )
+        refuse_unknown(options, SYSTEM_OPTIONS, "graphql")
         self.url = _http_url(options.get("url"))
-        timeout = options.get("http_timeout", DEFAULT_HTTP_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"http_timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = seconds(options, "http_timeout", DEFAULT_HTTP_TIMEOUT)
         self._remote = {t.name: _remote_type(t) for t in self.record_types}
-        self.client = httpx.AsyncClient(transport=transport, timeout=float(timeout))
+        self.client = httpx.AsyncClient(transport=transport, timeout=timeout)
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         record_type = request.record_type
@@ -171,11 +166,7 @@ class GraphQLSource(Source):
 
 def _remote_type(record_type: RecordType) -> str:
     where = f"types.{record_type.name}"
-    if unknown := sorted(set(record_type.options) - TYPE_OPTIONS):
-        raise ValueError(
-            f"{where}: unknown option(s) {unknown} for a graphql system; "
-            f"known: {', '.join(sorted(TYPE_OPTIONS))}"
-        )
+    refuse_unknown(record_type.options, TYPE_OPTIONS, "graphql", where)
     remote = record_type.options.get("remote_type", record_type.name)
     if not (isinstance(remote, str) and _NAME.match(remote)):
         raise ValueError(f"{where}: remote_type must be a GraphQL type name, got {remote!r}")

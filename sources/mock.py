@@ -18,6 +18,7 @@ from typing import Any
 
 from .base import FetchRequest, FetchResult, RecordType, Source, collect
 from .errors import SourceProtocolError
+from .options import refuse_unknown
 
 Handler = Callable[[FetchRequest], Awaitable[Iterable[Any]] | Iterable[Any]]
 
@@ -57,8 +58,7 @@ class MockSource(Source):
         secrets: Mapping[str, str],
     ) -> MockSource:
         """The `mock` kind of a sources config: `[[systems.NAME.records.TYPE]]` tables."""
-        if unknown := sorted(set(options) - {"records"}):
-            raise ValueError(f"unknown option(s) {unknown} for kind 'mock'; known: ['records']")
+        refuse_unknown(options, {"records"}, "mock")
         records = options.get("records", {})
         if not isinstance(records, Mapping) or not all(
             isinstance(rows, list) and all(isinstance(row, Mapping) for row in rows)

@@ -36,6 +36,7 @@ import httpx
 
 from .base import FetchRequest, FetchResult, RecordType, Source, collect
 from .errors import SourceProtocolError, SourceTimeout, SourceUnavailable
+from .options import positive_int, refuse_unknown, seconds
 
 AUTH_KINDS = ("api_key", "oauth2_client_credentials")
 SYSTEM_OPTIONS = frozenset(
@@ -130,11 +131,7 @@ class Route:
     def of(cls, record_type: RecordType) -> Route:
         options = record_type.options
         where = f"types.{record_type.name}"
-        if unknown := sorted(set(options) - TYPE_OPTIONS):
-            raise ValueError(
-                f"{where}: unknown option(s) {unknown} for a rest system; "
-                f"known: {', '.join(sorted(TYPE_OPTIONS))}"
-            )
+        refuse_unknown(options, TYPE_OPTIONS, "rest", where)
         batch, item = options.get("batch_path"), options.get("item_path")
         if (batch is None) == (item is None):
             raise ValueError(
@@ -147,13 +144,9 @@ class Route:
         if item is not None and "{id}" not in item:
             raise ValueError(f"{where}: item_path must contain {{id}}, got {item!r}")
         max_batch = options.get("max_batch")
-        if max_batch is not None and not _positive_int(max_batch):
+        if max_batch is not None and not positive_int(max_batch):
             raise ValueError(f"{where}: max_batch must be a positive integer, got {max_batch!r}")
         return cls(batch, item, max_batch)
-
-
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 class RestSource(Source):
@@ -178,23 +171,17 @@ class RestSource(Source):
     ):
         self.name = name
         self.record_types = tuple(record_types)
-        if unknown := sorted(set(options) - SYSTEM_OPTIONS):
-            raise ValueError(
-                f"unknown option(s) {unknown} for a rest system; "
-                f"known: {', '.join(sorted(SYSTEM_OPTIONS))}"
-            )
+        refuse_unknown(options, SYSTEM_OPTIONS, "rest")
         base_url = _base_url(options.get("base_url"))
         self._routes = {t.name: Route.of(t) for t in self.record_types}
         max_concurrency = options.get("max_concurrency", DEFAULT_MAX_CONCURRENCY)
-        if not _positive_int(max_concurrency):
+        if not positive_int(max_concurrency):
             raise ValueError(f"max_concurrency must be a positive integer, got {max_concurrency!r}")
-        timeout = options.get("http_timeout", DEFAULT_HTTP_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise ValueError(f"http_timeout must be a positive number of seconds, got {timeout!r}")
+        timeout = seconds(options, "http_timeout", DEFAULT_HTTP_TIMEOUT)
         self._slots = asyncio.Semaphore(max_concurrency)
         self._token_lock = asyncio.Lock()
         self._oauth = False
-        common = {"base_url": base_url, "transport": transport, "timeout": float(timeout)}
+        common = {"base_url": base_url, "transport": transport, "timeout": timeout}
         auth = options.get("auth")
         if auth is None:
             self._secrets: tuple[str, ...] = ()

@@ -33,6 +33,7 @@ from sqlalchemy.sql.expression import ColumnElement, TableClause
 
 from .base import FetchRequest, FetchResult, RecordType, Source, collect
 from .errors import SourceTimeout, SourceUnavailable
+from .options import refuse_unknown
 
 CHUNK = 5_000
 SYSTEM_OPTIONS = frozenset({"url"})
@@ -83,11 +84,7 @@ class RecordTable:
     def of(cls, record_type: RecordType) -> RecordTable:
         options = record_type.options
         where = f"types.{record_type.name}"
-        if unknown := sorted(set(options) - TYPE_OPTIONS):
-            raise ValueError(
-                f"{where}: unknown option(s) {unknown} for a sql system; "
-                f"known: {', '.join(sorted(TYPE_OPTIONS))}"
-            )
+        refuse_unknown(options, TYPE_OPTIONS, "sql", where)
         name = options.get("table")
         if not (isinstance(name, str) and name):
             raise ValueError(f"{where}: table is missing (a table name, or schema.table)")
@@ -126,11 +123,7 @@ class SqlSource(Source):
     ):
         self.name = name
         self.record_types = tuple(record_types)
-        if unknown := sorted(set(options) - SYSTEM_OPTIONS):
-            raise ValueError(
-                f"unknown option(s) {unknown} for a sql system; "
-                f"known: {', '.join(sorted(SYSTEM_OPTIONS))}"
-            )
+        refuse_unknown(options, SYSTEM_OPTIONS, "sql")
         url = async_url(options.get("url"), secrets.get("password"))
         self._secrets = tuple(s for s in (url.password,) if isinstance(s, str))
         self._mappings = {t.name: RecordTable.of(t) for t in self.record_types}

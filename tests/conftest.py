@@ -9,6 +9,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+# authlib.deprecate installs an "always" filter at the front when first imported; imported
+# here, before any test, pytest's own filters (pyproject) go in front of it and apply.
+import authlib.deprecate  # noqa: F401
 import httpx
 import pytest
 from sqlalchemy import event, text

@@ -104,7 +104,7 @@ async def test_from_config_takes_records_from_options_and_rejects_the_rest():
     crm = MockSource.from_config("crm", {"records": {"SalesOrder": ROWS[:1]}}, [SALES_ORDER], {})
 
     assert (await crm.fetch(request("SO-1"))).records["SO-1"]["amount"] == Decimal("100.00")
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['base_url'\] for kind 'mock'"):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['base_url'\] for a mock system; known: records"):
         MockSource.from_config("crm", {"base_url": "http://x"}, [SALES_ORDER], {})
     with pytest.raises(ValueError, match=r"records of undeclared record type\(s\) \['Invoice'\]"):
         MockSource.from_config("crm", {"records": {"Invoice": []}}, [SALES_ORDER], {})
