@@ -249,6 +249,17 @@ class ResilientSource(Source):
         ]
         if len(chunks) == 1:
             answers: list = [await self._shared(chunks[0])]
+        elif self.breaker.state is CircuitState.HALF_OPEN:
+            # Only one call may probe a recovering system: let the first chunk be that call,
+            # and the rest follow once it has shown the system is back.
+            try:
+                first: FetchResult | BaseException = await self._shared(chunks[0])
+            except SourceError as error:
+                first = error
+            rest = await asyncio.gather(
+                *(self._shared(chunk) for chunk in chunks[1:]), return_exceptions=True
+            )
+            answers = [first, *rest]
         else:
             answers = await asyncio.gather(
                 *(self._shared(chunk) for chunk in chunks), return_exceptions=True

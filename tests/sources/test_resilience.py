@@ -317,6 +317,37 @@ async def test_a_half_open_circuit_lets_exactly_one_probe_through(time_):
     assert len(crm.calls) == 2
 
 
+async def test_a_chunked_request_on_a_half_open_circuit_probes_with_one_chunk_then_sends_the_rest(time_):
+    crm = MockSource("crm", handler=down())
+    source = resilient(crm, time_, retries=0, breaker_threshold=1, breaker_reset=5.0, max_batch_size=2)
+    with pytest.raises(SourceUnavailable):
+        await source.fetch(request("SO-1"))
+    time_.now += 5.0
+    crm.handler = None
+    crm.records = {"SalesOrder": ROWS}
+
+    result = await source.fetch(request("SO-1", "SO-2", "SO-3", "SO-4", "SO-5"))
+
+    assert sorted(result.records) == ["SO-1", "SO-2", "SO-3", "SO-4", "SO-5"]
+    assert result.failed == {}
+    assert [call.ids for call in crm.calls[1:]] == [("SO-1", "SO-2"), ("SO-3", "SO-4"), ("SO-5",)]
+    assert source.circuit is CircuitState.CLOSED
+
+
+async def test_a_failed_probe_chunk_fails_the_rest_fast(time_):
+    crm = MockSource("crm", handler=down())
+    source = resilient(crm, time_, retries=0, breaker_threshold=1, breaker_reset=5.0, max_batch_size=2)
+    with pytest.raises(SourceUnavailable):
+        await source.fetch(request("SO-1"))
+    time_.now += 5.0
+
+    with pytest.raises(SourceUnavailable, match="connection refused"):
+        await source.fetch(request("SO-1", "SO-2", "SO-3", "SO-4"))
+
+    assert len(crm.calls) == 2  # the first failure and the probe: the other chunk never went
+    assert source.circuit is CircuitState.OPEN
+
+
 async def test_a_cancelled_probe_lets_the_next_call_probe(time_):
     crm = MockSource("crm", handler=down())
     source = resilient(crm, time_, retries=0, breaker_threshold=1, breaker_reset=5.0)
