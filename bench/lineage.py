@@ -560,7 +560,9 @@ async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, s
         "medians (max)",
         " / ".join(f"{ms(statistics.median(x))} ({ms(max(x))})" for x in (before, waits, after)),
         f"{slow}'s deadline {ms(args.timeout)}",
-        "deadline held" if max(waits) <= args.timeout * 1.02 else "deadline NOT held",
+        # The timeout is an event-loop timer: it runs when the loop is next free, so other
+        # work of the same request (resolving the other systems' records) can delay it.
+        f"longest fetch overran the deadline by {ms(max(0.0, max(waits) - args.timeout))}",
     ))
     if problems:
         print("degraded responses that were not as expected:\n  " + "\n  ".join(problems[:10]),
@@ -661,8 +663,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="default: var/bench-lineage-<scale>.db")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per figure (at least 7)")
     parser.add_argument("--slow", choices=SYSTEMS, default="hr", help="the system that times out")
-    parser.add_argument("--timeout", type=float, default=1.0, help="the slow system's timeout and deadline")
-    parser.add_argument("--delay", type=float, default=3.0, help="how late the slow system answers")
+    parser.add_argument("--timeout", type=float, default=2.0, help="the slow system's timeout and deadline (the demo config's: 2 s)")
+    parser.add_argument("--delay", type=float, default=5.0, help="how late the slow system answers")
     parser.add_argument("--budget", type=float, default=170.0, help="seconds before the run is cancelled")
     args = parser.parse_args()
     if args.repeat < 7:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -46,8 +44,6 @@ class RequestContext:
         self.principal = principal
         self.limits = limits or Limits()
         self.sources = sources
-        # When the request began, for source systems' deadlines (`FetchRequest.started`).
-        self.started = time.monotonic()
         self._loaders: dict[object, object] = {}
 
     @property

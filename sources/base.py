@@ -93,17 +93,11 @@ class RecordType:
 
 @dataclass(frozen=True)
 class FetchRequest:
-    """Records of one type by id, with the fields the client selected (key always included).
-
-    `started` is when the client's request began (`time.monotonic()`), if it is known: a
-    source's deadline counts from then, not from when the gateway got round to asking, so
-    that a slow system costs the client its deadline and no more.
-    """
+    """Records of one type by id, with the fields the client selected (key always included)."""
 
     record_type: RecordType
     ids: tuple[str, ...]
     fields: tuple[str, ...]
-    started: float | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -200,9 +200,6 @@ class ResilientSource(Source):
     for that one's answer instead of calling again; its work is cancelled only when every
     caller waiting for it has gone.
 
-    A fetch's deadline (`Policy.budget`) counts from `FetchRequest.started` when the caller
-    gives it (on `clock`), else from the fetch's start.
-
     `clock`, `sleep` and `rng` drive the deadline, the circuit and the backoff, so tests can
     run them on fake time; the per-call timeout is measured by the event loop.
 
@@ -247,9 +244,7 @@ class ResilientSource(Source):
         self.breaker.check()
         size = self.policy.max_batch_size
         chunks = [
-            FetchRequest(
-                request.record_type, ids[start : start + size], request.fields, request.started
-            )
+            FetchRequest(request.record_type, ids[start : start + size], request.fields)
             for start in range(0, len(ids), size)
         ]
         if len(chunks) == 1:
@@ -313,8 +308,9 @@ class ResilientSource(Source):
             task.exception()  # seen: every waiter may have gone before it landed
 
     async def _call(self, request: FetchRequest) -> FetchResult:
-        begun = self._clock() if request.started is None else request.started
-        deadline = begun + self.policy.budget
+        # From when the system is asked, not from when the client's request began: a
+        # healthy system must never be timed out for the gateway's own slowness.
+        deadline = self._clock() + self.policy.budget
         last: SourceUnavailable | SourceTimeout | None = None
         for attempt in range(self.policy.retries + 1):
             if last is not None:

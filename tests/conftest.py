@@ -3,11 +3,13 @@ LEDGERGATE_TEST_DATABASE_URL is set), a small two-entity world, and the real HTT
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 # authlib.deprecate installs an "always" filter at the front when first imported; imported
 # here, before any test, pytest's own filters (pyproject) go in front of it and apply.
@@ -42,14 +44,17 @@ def pytest_report_header(config):
     return f"ledgergate database: {'PostgreSQL ' + PG_URL if PG_URL else 'SQLite'}"
 
 
-@pytest.fixture
-async def db(tmp_path) -> AsyncIterator[LedgerDatabase]:
-    """An empty, migrated database of its own for each test."""
+@contextlib.asynccontextmanager
+async def fresh_database(folder: Path) -> AsyncIterator[LedgerDatabase]:
+    """An empty, migrated database of its own: a SQLite file in `folder`, or a PostgreSQL
+    database created for it (and dropped after) when LEDGERGATE_TEST_DATABASE_URL is set."""
     if not PG_URL:
-        database = LedgerDatabase.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
-        await upgrade(database.engine)
-        yield database
-        await database.dispose()
+        database = LedgerDatabase.from_url(f"sqlite:///{folder / 'ledger.db'}")
+        try:
+            await upgrade(database.engine)
+            yield database
+        finally:
+            await database.dispose()
         return
     name = f"lg_test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
@@ -57,12 +62,21 @@ async def db(tmp_path) -> AsyncIterator[LedgerDatabase]:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(normalize_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
     database = LedgerDatabase.from_url(url)
-    await upgrade(database.engine)
-    yield database
-    await database.dispose()
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    try:
+        await upgrade(database.engine)
+        yield database
+    finally:
+        await database.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def db(tmp_path) -> AsyncIterator[LedgerDatabase]:
+    """An empty, migrated database of its own for each test."""
+    async with fresh_database(tmp_path) as database:
+        yield database
 
 
 @dataclass

@@ -42,22 +42,15 @@ class SourceRecordLoader(DataLoader):
     Each key resolves to the record, or to the error that explains its absence.
     """
 
-    def __init__(
-        self,
-        source: Source,
-        record_type: RecordType,
-        fields: tuple[str, ...],
-        started: float | None = None,
-    ):
+    def __init__(self, source: Source, record_type: RecordType, fields: tuple[str, ...]):
         super().__init__()
         self.source = source
         self.record_type = record_type
         self.fields = fields
-        self.started = started
 
     async def batch_load_fn(self, ids: Sequence[str]) -> list:
         name = f"{self.record_type.system}/{self.record_type.name}"
-        request = FetchRequest(self.record_type, tuple(ids), self.fields, self.started)
+        request = FetchRequest(self.record_type, tuple(ids), self.fields)
         try:
             result = await self.source.fetch(request)
         except SourceError as error:

@@ -25,7 +25,7 @@ async def resolve_source_record(info: Info, system: str, record_type: str, recor
     fields = tuple(sorted({spec.key} | (selected_record_fields(info, spec.graphql_name) & declared)))
     loader = info.context.keyed_loader(
         ("source-record", system, record_type, fields),
-        lambda: SourceRecordLoader(catalog.sources[system], spec, fields, info.context.started),
+        lambda: SourceRecordLoader(catalog.sources[system], spec, fields),
     )
     record = await loader.load(record_id)
     return make_record(catalog.graphql_types[(system, record_type)], spec, record)
