@@ -18,7 +18,7 @@ from .config import DEFAULT_DEMO_DB, ConfigError, Settings, load_settings
 
 DEMO_SEED = 7
 DEMO_SYSTEMS = ("crm", "pos", "hr", "usage", "ap")
-# Credentials of a demo system run alone; unset, it uses its built-in demo values.
+# Credentials of a demo system run alone, from the environment: none is built in.
 DEMO_SOURCE_SECRET_ENV = {
     "crm": {"api_key": "LEDGERGATE_DEMO_CRM_API_KEY"},
     "usage": {"client_secret": "LEDGERGATE_DEMO_USAGE_CLIENT_SECRET"},
@@ -174,11 +174,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_demo_source(args: argparse.Namespace) -> int:
     from sources.demo.services import run_demo_source
 
-    credentials = {
-        key: value
-        for key, env in DEMO_SOURCE_SECRET_ENV.get(args.name, {}).items()
-        if (value := os.environ.get(env))
-    }
+    wanted = DEMO_SOURCE_SECRET_ENV.get(args.name, {})
+    credentials = {key: value for key, env in wanted.items() if (value := os.environ.get(env))}
+    if unset := [env for key, env in wanted.items() if key not in credentials]:
+        raise ConfigError(
+            f"demo-source {args.name}: set {', '.join(unset)} to the credentials its clients "
+            "must present (and give the same to the gateway's secrets file)"
+        )
     run_demo_source(
         args.name, args.port, scale=args.scale, host=args.host, pos_db_path=args.pos_db, **credentials
     )

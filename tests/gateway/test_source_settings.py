@@ -262,3 +262,12 @@ def test_demo_refuses_a_ledger_without_its_build_record(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"ledgergate: {db} was built by an older ledgergate (no demo.db.json): run `ledgergate demo --reset`"
     )
+
+
+def test_demo_source_needs_its_credentials_from_the_environment(capsys, monkeypatch):
+    monkeypatch.delenv("LEDGERGATE_DEMO_USAGE_CLIENT_SECRET", raising=False)
+    assert main(["demo-source", "usage", "--port", "9999"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "ledgergate: demo-source usage: set LEDGERGATE_DEMO_USAGE_CLIENT_SECRET to the "
+        "credentials its clients must present (and give the same to the gateway's secrets file)"
+    )

@@ -47,8 +47,9 @@ from sources.demo.services import (
 )
 
 SEED, SCALE = 7, 0.2
-CRM_KEY = "crm-demo-key"
+CRM_KEY = "crm-test-key"
 USAGE_CLIENT = ("ledgergate", "usage-test-secret")
+SECRETS = {"crm": {"api_key": CRM_KEY}, "usage": {"client_secret": USAGE_CLIENT[1]}}
 MONEY = re.compile(r"-?\d+\.\d{2}")
 
 
@@ -76,7 +77,7 @@ async def _token(client: httpx.AsyncClient, secret: str = USAGE_CLIENT[1]) -> st
 @pytest.fixture(scope="module")
 async def clients(world):
     """One authenticated client per system, over ASGI."""
-    crm = _asgi(create_crm_app(world), **{"X-API-Key": CRM_KEY})
+    crm = _asgi(create_crm_app(world, api_key=CRM_KEY), **{"X-API-Key": CRM_KEY})
     usage = _asgi(create_usage_app(world, client_secret=USAGE_CLIENT[1]))
     usage.headers["Authorization"] = f"Bearer {await _token(usage)}"
     found = {
@@ -241,8 +242,8 @@ async def test_crm_requires_its_api_key(world):
         assert right.json()["id"] == customer
 
 
-async def test_crm_accepts_the_demo_key_by_default(world):
-    async with _asgi(create_crm_app(world)) as client:
+async def test_crm_answers_a_client_with_its_key(world):
+    async with _asgi(create_crm_app(world, api_key=CRM_KEY)) as client:
         response = await client.get("/crm/products", headers={"X-API-Key": CRM_KEY})
         assert response.status_code == 200
         assert [p["id"] for p in response.json()] == [p.id for p in world.products]
@@ -555,7 +556,7 @@ async def test_all_five_systems_serve_over_loopback(tmp_path, world):
         world,
         ports=ports,
         pos_db_path=tmp_path / "pos.db",
-        secrets={"usage": {"client_secret": USAGE_CLIENT[1]}},
+        secrets=SECRETS,
     )
     try:
         assert {n: urlsplit(sources.url(n)).port for n in SERVICES} == ports
@@ -614,7 +615,7 @@ async def test_a_taken_port_fails_the_start_and_stops_the_others(tmp_path, world
         taken.listen()
         ports = {name: 0 for name in SERVICES} | {"usage": taken.getsockname()[1]}
         with pytest.raises(OSError):
-            await serve_demo_sources(world, ports=ports, pos_db_path=tmp_path / "pos.db")
+            await serve_demo_sources(world, ports=ports, pos_db_path=tmp_path / "pos.db", secrets=SECRETS)
     # The systems started before usage's port failed were shut down again.
     running = [t for t in asyncio.all_tasks() if t.get_name().startswith("demo-source-")]
     assert running == []

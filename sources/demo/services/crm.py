@@ -14,9 +14,6 @@ from ..records import CRM, DemoRecords
 from .api_key import ApiKeyMiddleware
 from .routes import Collection, collection_routes
 
-DEFAULT_API_KEY = "crm-demo-key"
-
-
 def crm_collections(records: DemoRecords) -> list[Collection]:
     return [
         Collection(CRM, "Customer", records.customers),
@@ -26,7 +23,8 @@ def crm_collections(records: DemoRecords) -> list[Collection]:
     ]
 
 
-def create_crm_app(records: DemoRecords, *, api_key: str = DEFAULT_API_KEY) -> Starlette:
+def create_crm_app(records: DemoRecords, *, api_key: str) -> Starlette:
+    """`api_key`: what clients must send; no default, so no key is ever in the code."""
     return Starlette(
         routes=collection_routes(crm_collections(records)),
         middleware=[Middleware(ApiKeyMiddleware, key=api_key)],

@@ -32,6 +32,13 @@ SERVICES: dict[str, ServiceFactory] = {
 }
 """System name → factory ``(records, **secrets) -> ASGI app``."""
 
+CREDENTIALS: dict[str, tuple[str, ...]] = {"crm": ("api_key",), "usage": ("client_secret",)}
+"""The secrets each system's factory needs: never defaulted, so none is in the code."""
+
+
+def missing_credentials(name: str, given: Mapping[str, str]) -> list[str]:
+    return [key for key in CREDENTIALS.get(name, ()) if not given.get(key)]
+
 DEFAULT_POS_DB = Path("var") / "demo-pos.db"
 """Where the POS database is written unless told otherwise (beside the demo ledger)."""
 
@@ -119,6 +126,9 @@ async def serve_demo_sources(
     stopping whatever had started).
     """
     secrets = secrets or {}
+    missing = [f"{n}.{key}" for n in SERVICES for key in missing_credentials(n, secrets.get(n, {}))]
+    if missing:
+        raise ValueError(f"demo source credentials missing: {', '.join(missing)}")
     running = DemoSources()
     running.pos_database_url = await asyncio.to_thread(build_pos_database, pos_db_path, records)
     try:
@@ -173,6 +183,8 @@ def run_demo_source(
     """
     if name not in SERVICES:
         raise ValueError(f"unknown demo source {name!r}; choose from {', '.join(SERVICES)}")
+    if missing := missing_credentials(name, secrets):
+        raise ValueError(f"demo source {name} needs {', '.join(missing)}")
     records = generate_world(seed, scale)
     if name == POS:
         url = build_pos_database(pos_db_path, records)

@@ -16,7 +16,6 @@ from .oauth import TOKEN_PATH, BearerTokenMiddleware, ClientCredentials
 from .routes import Collection, collection_routes
 
 DEFAULT_CLIENT_ID = "ledgergate"
-DEFAULT_CLIENT_SECRET = "usage-demo-secret"
 
 
 def usage_collections(records: DemoRecords) -> list[Collection]:
@@ -27,7 +26,7 @@ def create_usage_app(
     records: DemoRecords,
     *,
     client_id: str = DEFAULT_CLIENT_ID,
-    client_secret: str = DEFAULT_CLIENT_SECRET,
+    client_secret: str,
     token_ttl: int = 3600,
 ) -> Starlette:
     credentials = ClientCredentials(client_id, client_secret, ttl=token_ttl)
