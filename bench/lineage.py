@@ -38,7 +38,6 @@ import contextlib
 import dataclasses
 import gc
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,8 @@ from typing import Any
 from unittest import mock
 
 import httpx
-import uvicorn
+
+from sources.demo.services.serve import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = "sources-child"  # argv[1] of the process running the demo systems
@@ -106,41 +106,6 @@ def ensure_ledger(path: Path, scale: float) -> float | None:
 
 
 # --- servers on loopback ----------------------------------------------------------------------
-
-
-class _Server(uvicorn.Server):
-    """Leaves signal handling to this process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def serving(app, *, lifespan: str = "on") -> AsyncIterator[str]:
-    """`app` under uvicorn on 127.0.0.1 at a free port; yields its root URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    sock.setblocking(False)
-    config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=2
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                    raise RuntimeError("server stopped while starting")
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 COUNTS_PATH = "/_bench/requests"

@@ -7,24 +7,13 @@ import pytest
 
 from gateway.app import create_app
 from resolvers.sources.catalog import SourceCatalog
-from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType, Source, collect
+from sources.base import FetchRequest, FetchResult, Source, collect
 from sources.errors import SourceUnavailable
 from tests.conftest import GraphQLClient, make_settings
+from tests.record_types import ORDERED_ON, sales_order
 from tests.support import POST, sale
 
-SALES_ORDER = RecordType(
-    system="crm",
-    name="SalesOrder",
-    graphql_name="CrmSalesOrder",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("amount", "Decimal", nullable=False),
-        FieldSpec("customerId", "String", source_name="customer_id"),
-        FieldSpec("orderedOn", "Date", source_name="ordered_on"),
-    ),
-    url_template="http://127.0.0.1:8101/crm/sales-orders/{id}",
-)
+SALES_ORDER = sales_order(ORDERED_ON, url_template="http://127.0.0.1:8101/crm/sales-orders/{id}")
 
 
 class FakeCrm(Source):

@@ -24,24 +24,13 @@ from sources.mock import MockSource
 from sources.resilience import CircuitState, Policy, ResilientSource
 from sources.rest import RestSource
 from tests.conftest import GraphQLClient, make_settings
+from tests.record_types import ORDERED_ON, sales_order
 from tests.sources.apps.loopback import closed_port, serving
 from tests.support import POST, sale
 
 BATCH_PATH = "/crm/sales-orders"
 
-SALES_ORDER = RecordType(
-    system="crm",
-    name="SalesOrder",
-    graphql_name="CrmSalesOrder",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("amount", "Decimal", nullable=False),
-        FieldSpec("customerId", "String", source_name="customer_id"),
-        FieldSpec("orderedOn", "Date", source_name="ordered_on"),
-    ),
-    options={"batch_path": BATCH_PATH},
-)
+SALES_ORDER = sales_order(ORDERED_ON, batch_path=BATCH_PATH)
 BILL = RecordType(
     system="ap",
     name="Bill",

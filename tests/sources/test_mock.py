@@ -5,21 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from sources.base import FetchRequest, FieldSpec, RecordType
+from sources.base import FetchRequest
 from sources.errors import SourceProtocolError, SourceUnavailable
 from sources.mock import MockSource
+from tests.record_types import sales_order
 
-SALES_ORDER = RecordType(
-    system="crm",
-    name="SalesOrder",
-    graphql_name="CrmSalesOrder",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("amount", "Decimal", nullable=False),
-        FieldSpec("customerId", "String", source_name="customer_id"),
-    ),
-)
+SALES_ORDER = sales_order()
 
 ROWS = [
     {"id": "SO-1", "amount": "100.00", "customer_id": "C1"},

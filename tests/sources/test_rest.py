@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType
 from sources.errors import SourceProtocolError, SourceTimeout, SourceUnavailable
 from sources.rest import RestSource
+from tests.record_types import ORDERED_ON, sales_order
 
 from .apps.loopback import closed_port, serving
 from .apps.rest_system import BATCH_PATH, ITEM_PATH, TOKEN_PATH, RestSystem
@@ -22,20 +23,8 @@ API_KEY = "k3y-do-not-leak-0b5e"
 CLIENT_ID, CLIENT_SECRET = "ledgergate", "s3cret-do-not-leak-77a1"
 BASE = "http://crm.test"
 
-SALES_ORDER = RecordType(
-    system="crm",
-    name="SalesOrder",
-    graphql_name="CrmSalesOrder",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("amount", "Decimal", nullable=False),
-        FieldSpec("customerId", "String", source_name="customer_id"),
-        FieldSpec("lines", "Int"),
-        FieldSpec("paid", "Boolean"),
-        FieldSpec("orderedOn", "Date", source_name="ordered_on"),
-    ),
-    options={"batch_path": BATCH_PATH},
+SALES_ORDER = sales_order(
+    FieldSpec("lines", "Int"), FieldSpec("paid", "Boolean"), ORDERED_ON, batch_path=BATCH_PATH
 )
 USAGE_RECORD = RecordType(
     system="usage",

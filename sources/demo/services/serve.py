@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,35 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: Any, *, host: str = DEMO_HOST, port: int = 0, lifespan: str = "on"
+) -> AsyncIterator[str]:
+    """Any ASGI `app` under uvicorn in the running event loop, on `host` at `port` (0: a free
+    one), for as long as the block lasts; yields its root URL (tests, benchmarks)."""
+    sock = _bind(host, port)
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=2
+    )
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STARTUP_TIMEOUT
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("server stopped while starting")
+            if loop.time() > deadline:
+                raise TimeoutError(f"server not started after {STARTUP_TIMEOUT} s")
+            await asyncio.sleep(0.01)
+        yield _url(host, sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
 
 
 async def serve_demo_sources(
