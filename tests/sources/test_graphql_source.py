@@ -115,7 +115,7 @@ async def test_discovery_types_employee_fields_and_leaves_out_objects(hr_types):
         FieldSpec("locationId", "ID", nullable=False),
         FieldSpec("hireDate", "Date", nullable=False),
         FieldSpec("terminationDate", "Date", nullable=True),
-        FieldSpec("annualSalary", "Decimal", nullable=False),
+        FieldSpec("annualSalary", "Decimal", nullable=False, sensitive=True),  # @requiresScopes
         FieldSpec("currency", "String", nullable=False),
     )  # department / location (objects) left out
     assert [f.name for f in hr_types["Department"].fields] == ["id", "company", "name"]  # no employees list

@@ -7,7 +7,8 @@ batch of them with one ``_entities(representations: ...)`` call: `Employee`, `De
 
 Money is `Decimal` (Strawberry's scalar, serialised as a string), dates are `Date`.
 Compensation (`Employee.annualSalary`, `PayrollRun.payslips`) is served: deciding who may
-see it is the gateway's business, not the HR system's.
+see it is the gateway's business, not the HR system's; `annualSalary` carries
+`@requiresScopes` so that a gateway knows it is sensitive.
 """
 
 from __future__ import annotations
@@ -98,7 +99,11 @@ class Employee:
     location_id: strawberry.ID
     hire_date: dt.date
     termination_date: dt.date | None
-    annual_salary: Decimal = strawberry.field(description="Gross yearly salary. Sensitive.")
+    annual_salary: Decimal = strawberry.federation.field(
+        description="Gross yearly salary.",
+        # Marked, not refused: the subgraph says what is sensitive, a gateway enforces it.
+        requires_scopes=[["hr:compensation:read"]],
+    )
     currency: str
 
     @classmethod
