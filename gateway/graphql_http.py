@@ -18,22 +18,31 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from resolvers.context import Limits, RequestContext
-from resolvers.errors import BAD_USER_INPUT, LIMIT_EXCEEDED, CodedError, format_error
+from resolvers.errors import BAD_USER_INPUT, CodedError, format_error, limit_exceeded
 
 log = logging.getLogger("ledgergate.http")
 
 JSON = "application/json"
 
 
-def error_response(status: int, message: str, code: str, headers: dict | None = None) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+def error_response(
+    status: int, message: str, code: str, headers: dict | None = None, extensions: dict | None = None
+) -> Response:
+    body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
     return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
 
 
 class RequestRejected(Exception):
-    def __init__(self, status: int, message: str, code: str = BAD_USER_INPUT, headers=None):
+    def __init__(
+        self, status: int, message: str, code: str = BAD_USER_INPUT, headers=None, extensions=None
+    ):
         super().__init__(message)
-        self.status, self.code, self.headers = status, code, headers
+        self.status, self.code, self.headers, self.extensions = status, code, headers, extensions
+
+    @classmethod
+    def coded(cls, status: int, error: CodedError) -> RequestRejected:
+        extensions = dict(error.extensions)
+        return cls(status, str(error), extensions.pop("code"), extensions=extensions)
 
 
 def _json_param(raw: str | None, name: str) -> Any:
@@ -74,7 +83,9 @@ class GraphQLEndpoint:
                 raise RequestRejected(401, str(error), error.extensions["code"]) from None
             return await self._execute(query, variables, operation_name, principal, allowed)
         except RequestRejected as rejected:
-            return error_response(rejected.status, str(rejected), rejected.code, rejected.headers)
+            return error_response(
+                rejected.status, str(rejected), rejected.code, rejected.headers, rejected.extensions
+            )
 
     def _get_params(self, request: Request) -> dict:
         q = request.query_params
@@ -90,12 +101,12 @@ class GraphQLEndpoint:
             raise RequestRejected(415, f"POST a JSON body with Content-Type: {JSON}")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise RequestRejected(413, self._too_large(int(declared)), LIMIT_EXCEEDED)
+            raise self._too_large(int(declared))
         body = bytearray()
         async for chunk in request.stream():
             body.extend(chunk)
             if len(body) > self.max_body_bytes:
-                raise RequestRejected(413, self._too_large(len(body)), LIMIT_EXCEEDED)
+                raise self._too_large(len(body))
         try:
             params = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -104,8 +115,8 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "The request body must be a JSON object with a query")
         return params
 
-    def _too_large(self, size: int) -> str:
-        return f"The request body has {size} bytes; the limit is {self.max_body_bytes}"
+    def _too_large(self, size: int) -> RequestRejected:
+        return RequestRejected.coded(413, limit_exceeded("body_bytes", size, self.max_body_bytes))
 
     @staticmethod
     def _validate(params: dict) -> tuple[str, dict | None, str | None]:

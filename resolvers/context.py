@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.store import LedgerDatabase
 
-from .errors import user_input_error
+from .errors import limit_exceeded, user_input_error
 from .principal import Principal
 from .sources.catalog import EMPTY_CATALOG, SourceCatalog
 
@@ -20,8 +20,23 @@ L = TypeVar("L")
 
 @dataclass(frozen=True)
 class Limits:
-    default_page_size: int = 100
-    max_page_size: int = 10_000
+    """Page sizes, and the limits a query must keep to before it runs (`resolvers.limits`).
+
+    The defaults leave room above every query the README, GraphiQL and the benchmarks
+    send (tests/gateway/test_query_limits.py measures them on the demo's schema):
+    GraphiQL's introspection query is the deepest, 15 fields (README queries: 12 at most),
+    and costs about 52,000; the big-page benchmark (`lines(first: 10000)`, 8 fields) costs
+    100,006 and the lineage benchmark (100 entries → lines → sources → records) 196,506,
+    the most: a budget of 1,000,000 is 5 times that. At most 3 aliases and 181 tokens.
+    """
+
+    default_page_size: int = 100  # `first` when omitted
+    max_page_size: int = 10_000  # largest `first` (LIMIT_EXCEEDED over it)
+    max_depth: int = 20  # fields nested in fields: `{ entity { code } }` is 2
+    max_aliases: int = 30  # aliased fields, fragments counted where spread
+    max_tokens: int = 5_000  # lexical tokens of the document (and as many comments)
+    max_cost: int = 1_000_000  # estimated field values of the response (see resolvers.limits)
+    default_list_size: int = 10  # items the cost estimate assumes for a plain list
 
 
 class RequestContext:
@@ -67,9 +82,13 @@ class RequestContext:
         return found  # type: ignore[return-value]
 
     def page_size(self, first: int | None) -> int:
+        # Pages over the maximum are refused before execution (`resolvers.limits`); this
+        # is the same check where the resolver runs.
         if first is None:
             return self.limits.default_page_size
-        if not 1 <= first <= self.limits.max_page_size:
+        if first > self.limits.max_page_size:
+            raise limit_exceeded("page_size", first, self.limits.max_page_size)
+        if first < 1:
             raise user_input_error(
                 f"first must be between 1 and {self.limits.max_page_size}, got {first}",
                 argument="first",

@@ -36,6 +36,32 @@ def user_input_error(message: str, **extensions) -> CodedError:
     return CodedError(message, BAD_USER_INPUT, **extensions)
 
 
+# What each limit measures, for the message of LIMIT_EXCEEDED (see `resolvers.limits`).
+LIMIT_MESSAGES = {
+    "body_bytes": "The request body has {measured} bytes; the limit is {maximum}",
+    "tokens": "The query has {measured} tokens; the limit is {maximum}",
+    "comments": "The query has {measured} comments; the limit is {maximum}",
+    "depth": "The query is {measured} fields deep; the limit is {maximum}",
+    "aliases": "The query has {measured} aliases; the limit is {maximum}",
+    "page_size": "The query asks for a page of {measured} items (first); the limit is {maximum}",
+    "cost": "The query's estimated cost is {measured}; the limit is {maximum}",
+}
+# Larger measures (a fragment spread twice in each of many nested fragments doubles its
+# cost each time) are reported as "more than" this: JSON numbers are safe up to it.
+MAX_REPORTED = 2**53 - 1
+
+
+def limit_exceeded(name: str, measured: int, maximum: int) -> CodedError:
+    """LIMIT_EXCEEDED, with `extensions.limit = {name, measured, maximum}` and both in
+    the message."""
+    shown: int | str = measured
+    if measured > MAX_REPORTED:
+        measured, shown = MAX_REPORTED, f"more than {MAX_REPORTED}"
+    message = LIMIT_MESSAGES[name].format(measured=shown, maximum=maximum)
+    limit = {"name": name, "measured": measured, "maximum": maximum}
+    return CodedError(message, LIMIT_EXCEEDED, limit=limit)
+
+
 def _ledger_extensions(error: Exception) -> dict | None:
     if isinstance(error, InvalidEntry):
         return {

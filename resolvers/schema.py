@@ -3,7 +3,6 @@
 import functools
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -11,6 +10,7 @@ from strawberry.tools import merge_types
 from .ledger.mutations import LedgerMutations
 from .ledger.queries import LedgerQueries
 from .ledger.types import Account, JournalEntry, JournalLine
+from .limits import QueryGuard
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
 from .sources.catalog import SourceCatalog
@@ -65,10 +65,9 @@ def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=[Account, JournalEntry, JournalLine, SourceRecord, *record_classes],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[
-            lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
-        ],
+        # Parsing (with the token limit), the query limits and validation, cached per
+        # document: Strawberry's ParserCache and ValidationCache, with the limits between.
+        extensions=[QueryGuard.factory(CACHE_SIZE)],
     )
 
 

@@ -47,7 +47,6 @@ async def test_an_empty_page_has_no_cursor(gql, world):
 
 @pytest.mark.parametrize("first,after,fragment", [
     (0, None, "first must be between 1 and 10000"),
-    (10_001, None, "first must be between 1 and 10000"),
     (-1, None, "first must be between"),
     (5, "not-a-cursor", "not a valid cursor"),
     (5, base64.urlsafe_b64encode(b'["x", "y"]').decode(), "not a valid cursor"),

@@ -162,7 +162,8 @@ async def test_source_calls_stay_constant_from_trial_balance_to_records(lineage,
     from ledger.posting import Posting, post_entries
 
     crm.rows.update({f"SO-{n}": {"id": f"SO-{n}", "amount": "1.00", "customer_id": "C"} for n in range(1000, 2000)})
-    query = """{ trialBalance(from: "2026-01-01", to: "2026-12-31") { rows { lines(first: 10000) {
+    # Pages of 1000 hold every line posted here (and keep within the default query cost).
+    query = """{ trialBalance(from: "2026-01-01", to: "2026-12-31") { rows { lines(first: 1000) {
         edges { node { sources { record { ... on CrmSalesOrder { amount } } } } } } } } }"""
     posted = 0
     for total in (10, 100, 1000):
