@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -98,11 +99,51 @@ async def _serve_app(settings: Settings, catalog) -> None:
     await uvicorn.Server(config).serve()
 
 
+async def _source_secrets(settings: Settings, config):
+    """The decrypted credentials the sources config names (none named: no key needed)."""
+    from ledger.store import LedgerDatabase
+
+    from .secrets import NAME_PATTERN, NO_SECRETS, load_secrets, require_key
+
+    for system in config.systems:
+        if system.credentials and not NAME_PATTERN.fullmatch(system.credentials):
+            # Not echoed: it may be the secret itself, pasted.
+            raise SourceConfigError(
+                config.file, system.name,
+                "credentials must be the name of stored secrets (1-64 letters, digits, '_', "
+                "'.' or '-'), not the secret itself",
+            )
+    names = sorted({system.credentials for system in config.systems if system.credentials})
+    if not names:
+        return NO_SECRETS
+    listed = ", ".join(repr(name) for name in names)
+    key = require_key(settings.secrets_key_file, f"{config.file}: credentials {listed} need")
+    db = LedgerDatabase.from_url(settings.database_url)
+    try:
+        secrets = await load_secrets(db.engine, key, names)
+    finally:
+        await db.dispose()
+    for system in config.systems:
+        if system.credentials and system.credentials not in secrets:
+            raise SourceConfigError(
+                config.file,
+                system.name,
+                f"credentials {system.credentials!r} are not stored: run "
+                f"`ledgergate secrets set {system.credentials} KEY` (KEY: e.g. api_key)",
+            )
+    return secrets
+
+
 async def _serve_configured(settings: Settings) -> None:
-    from .secrets import load_secrets
+    from sources.config import load_sources_config
+
     from .source_catalog import open_catalog
 
-    catalog = await open_catalog(settings.sources_file, secrets=load_secrets(settings.secrets_file))
+    if settings.sources_file is None:
+        catalog = await open_catalog(None)
+    else:
+        config = load_sources_config(settings.sources_file)
+        catalog = await open_catalog(config, secrets=await _source_secrets(settings, config))
     await _serve_app(settings, catalog)
 
 
@@ -179,7 +220,7 @@ def cmd_demo_source(args: argparse.Namespace) -> int:
     if unset := [env for key, env in wanted.items() if key not in credentials]:
         raise ConfigError(
             f"demo-source {args.name}: set {', '.join(unset)} to the credentials its clients "
-            "must present (and give the same to the gateway's secrets file)"
+            "must present (and store the same for the gateway with `ledgergate secrets set`)"
         )
     run_demo_source(
         args.name, args.port, scale=args.scale, host=args.host, pos_db_path=args.pos_db, **credentials
@@ -211,6 +252,114 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     url = args.url or settings.database_url
     asyncio.run(_upgrade(url))
     print("database is at the latest revision", file=sys.stderr)
+    return 0
+
+
+def _secrets_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a `secrets` command, its database checked to be at the code's schema."""
+    settings = load_settings(Path(args.config) if args.config else None)
+    alembic = logging.getLogger("alembic")
+    level = alembic.level
+    alembic.setLevel(logging.WARNING)  # reading the revision is not news for an admin command
+    try:
+        problem = asyncio.run(_schema_is_current(settings.database_url))
+    finally:
+        alembic.setLevel(level)
+    if problem:
+        raise ConfigError(problem)
+    return settings
+
+
+def _run_on_database(settings: Settings, work):
+    """`work(engine)` on the configured database, in a loop of its own."""
+    from ledger.store import LedgerDatabase
+
+    async def run():
+        db = LedgerDatabase.from_url(settings.database_url)
+        try:
+            return await work(db.engine)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _read_secret_value(label: str) -> str:
+    """The value from stdin, or typed twice at a prompt that does not echo; never argv."""
+    from .secrets import SecretsError
+
+    if sys.stdin is None:
+        raise SecretsError(f"no value for {label}: give it on stdin")
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"{label}: ")
+        if getpass.getpass(f"{label} (again): ") != value:
+            raise SecretsError(f"the two entries of {label} differ; nothing was stored")
+        return value
+    value = sys.stdin.read()
+    # One trailing line break (echo, a here-string, a file's last line) is not the value's.
+    return value[:-2] if value.endswith("\r\n") else value[:-1] if value.endswith("\n") else value
+
+
+def cmd_secrets_keygen(args: argparse.Namespace) -> int:
+    from .secrets import write_key_file
+
+    key = write_key_file(Path(args.out))
+    print(
+        f"wrote a new secrets key to {args.out} (mode 0600, key id {key.id}); name it with "
+        "[secrets] key_file in the gateway config and keep a copy where the database's "
+        "backups are not: without it the stored secrets cannot be read",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_secrets_set(args: argparse.Namespace) -> int:
+    from .secrets import check_key, check_names, require_key, store_secret
+
+    check_names(args.name, args.key)
+    settings = _secrets_settings(args)
+    key = require_key(settings.secrets_key_file, "storing a secret needs")
+    _run_on_database(settings, lambda engine: check_key(engine, key))  # before asking the value
+    value = _read_secret_value(f"{args.name}.{args.key}")
+    _run_on_database(settings, lambda engine: store_secret(engine, key, args.name, args.key, value))
+    print(f"stored {args.name}.{args.key} (encrypted with key id {key.id})", file=sys.stderr)
+    return 0
+
+
+def cmd_secrets_list(args: argparse.Namespace) -> int:
+    from .secrets import list_secrets
+
+    settings = _secrets_settings(args)
+    for stored in _run_on_database(settings, list_secrets):
+        print(f"{stored.name}\t{stored.key}\tkey id {stored.key_id}\tupdated {stored.updated_at}")
+    return 0
+
+
+def cmd_secrets_delete(args: argparse.Namespace) -> int:
+    from .secrets import SecretsError, check_names, delete_secrets
+
+    check_names(args.name, args.key)
+    settings = _secrets_settings(args)
+    deleted = _run_on_database(settings, lambda engine: delete_secrets(engine, args.name, args.key))
+    what = f"{args.name}.{args.key}" if args.key else f"{args.name}"
+    if not deleted:
+        raise SecretsError(f"no secret {what} is stored")
+    print(f"deleted {deleted} value(s) of {what}", file=sys.stderr)
+    return 0
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    from .secrets import read_key_file, require_key, rotate_secrets
+
+    settings = _secrets_settings(args)
+    old = require_key(settings.secrets_key_file, "rotating needs")
+    new = read_key_file(Path(args.new_key_file))
+    rotated = _run_on_database(settings, lambda engine: rotate_secrets(engine, old, new))
+    print(
+        f"re-encrypted {rotated} value(s) with key id {new.id}: configure {args.new_key_file} "
+        "as the secrets key now (the old key no longer reads them)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -254,6 +403,35 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--scale", type=float, default=1.0, help="as the demo ledger was built")
     source.add_argument("--pos-db", default=str(DEFAULT_DEMO_DB.with_name("demo-pos.db")), help="pos: the database to (re)build and serve")
     source.set_defaults(func=cmd_demo_source)
+
+    secrets = commands.add_parser(
+        "secrets", help="credentials of source systems, encrypted in the database"
+    )
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    keygen = secrets_commands.add_parser("keygen", help="write a new secrets key file (mode 0600)")
+    keygen.add_argument("--out", required=True, help="the key file to create (never overwritten)")
+    keygen.set_defaults(func=cmd_secrets_keygen)
+    secret_set = secrets_commands.add_parser(
+        "set", help="store a value, read from stdin (or a prompt), of credentials NAME"
+    )
+    secret_set.add_argument("name", metavar="NAME", help="as in the sources config: credentials = NAME")
+    secret_set.add_argument("key", metavar="KEY", help="api_key, client_secret, password, …")
+    secret_set.add_argument("--config", help="TOML configuration file")
+    secret_set.set_defaults(func=cmd_secrets_set)
+    secret_list = secrets_commands.add_parser("list", help="the stored names and keys (never values)")
+    secret_list.add_argument("--config", help="TOML configuration file")
+    secret_list.set_defaults(func=cmd_secrets_list)
+    secret_delete = secrets_commands.add_parser("delete", help="delete NAME's value KEY, or all of NAME")
+    secret_delete.add_argument("name", metavar="NAME")
+    secret_delete.add_argument("key", metavar="KEY", nargs="?")
+    secret_delete.add_argument("--config", help="TOML configuration file")
+    secret_delete.set_defaults(func=cmd_secrets_delete)
+    rotate = secrets_commands.add_parser(
+        "rotate", help="re-encrypt every stored value with a new key (from the configured one)"
+    )
+    rotate.add_argument("--new-key-file", required=True, help="made by `secrets keygen`")
+    rotate.add_argument("--config", help="TOML configuration file")
+    rotate.set_defaults(func=cmd_secrets_rotate)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the demo sources, or --sources)")
     schema.add_argument("--sources", help="a sources config file (default: the demo's)")

@@ -24,10 +24,12 @@ class Settings:
         database_url: SQLAlchemy URL; `sqlite:///path.db` (embedded) or `postgresql://…`.
         host / port: where `serve` listens; loopback unless configured otherwise.
         graphiql: serve the in-browser IDE at /graphiql.
-        limits: page sizes (`first`) for every connection.
+        limits: page sizes (`first`) for every connection, and the limits every query must
+            keep to before it runs (depth, aliases, tokens, estimated cost; `resolvers.limits`).
         max_body_bytes: largest request body accepted.
         sources_file: the sources config (`sources.config`): which systems to federate.
-        secrets_file: credentials of source systems by name (`gateway.secrets`).
+        secrets_key_file: the key file that decrypts the stored credentials of source
+            systems (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY` takes precedence.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -37,7 +39,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     max_body_bytes: int = 1_000_000
     sources_file: Path | None = None
-    secrets_file: Path | None = None
+    secrets_key_file: Path | None = None
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -52,12 +54,18 @@ def load_settings(path: Path | None = None) -> Settings:
         [limits]
         default_page_size = 100
         max_page_size = 10000
+        max_depth = 20
+        max_aliases = 30
+        max_tokens = 5000
+        max_cost = 1000000
+        default_list_size = 10
         [sources]
         file = "sources.toml"                      # relative to this file
-        secrets = "/etc/ledgergate/secrets.toml"
+        [secrets]
+        key_file = "/etc/ledgergate/secrets.key"   # relative to this file; mode 0600
 
-    `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files);
-    `LEDGERGATE_SOURCE_SECRETS` overrides the secrets file.
+    `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
+    The credentials of source systems are in the database, encrypted (`gateway.secrets`).
     """
     settings = Settings()
     if path is not None:
@@ -70,8 +78,6 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = _apply(settings, raw, path)
     if url := os.environ.get("LEDGERGATE_DATABASE_URL"):
         settings = replace(settings, database_url=url)
-    if secrets := os.environ.get("LEDGERGATE_SOURCE_SECRETS"):
-        settings = replace(settings, secrets_file=Path(secrets))
     return settings
 
 
@@ -92,39 +98,72 @@ def _typed(section: dict, key: str, kind: type, default, path: Path, name: str):
     return value
 
 
+# The keys of [limits] (the fields of `Limits`) and the least value each may take.
+_LIMIT_MINIMUM = {
+    "default_page_size": 1,
+    "max_page_size": 1,
+    "max_depth": 1,
+    "max_aliases": 0,
+    "max_tokens": 1,
+    "max_cost": 1,
+    "default_list_size": 1,
+}
+
+
+def _limits(section: dict, default: Limits, path: Path) -> Limits:
+    if unknown := set(section) - set(_LIMIT_MINIMUM):
+        raise ConfigError(
+            f"{path}: unknown key(s) limits.{sorted(unknown)}; expected {', '.join(_LIMIT_MINIMUM)}"
+        )
+    values = {
+        key: _typed(section, key, int, getattr(default, key), path, "limits") for key in _LIMIT_MINIMUM
+    }
+    for key, minimum in _LIMIT_MINIMUM.items():
+        if values[key] < minimum and key != "default_page_size":
+            raise ConfigError(f"{path}: limits.{key} must be at least {minimum}, got {values[key]}")
+    if not 1 <= values["default_page_size"] <= values["max_page_size"]:
+        raise ConfigError(f"{path}: limits.default_page_size must be between 1 and max_page_size")
+    return Limits(**values)
+
+
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources"}
+    known = {"database", "http", "limits", "sources", "secrets"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
     http = _section(raw, "http", path)
     limits = _section(raw, "limits", path)
     sources = _section(raw, "sources", path)
-    if unknown := set(sources) - {"file", "secrets"}:
-        raise ConfigError(f"{path}: unknown key(s) sources.{sorted(unknown)}; expected file, secrets")
-    page = _typed(limits, "default_page_size", int, settings.limits.default_page_size, path, "limits")
-    max_page = _typed(limits, "max_page_size", int, settings.limits.max_page_size, path, "limits")
-    if not 1 <= page <= max_page:
-        raise ConfigError(f"{path}: limits.default_page_size must be between 1 and max_page_size")
+    if "secrets" in sources:
+        raise ConfigError(
+            f"{path}: sources.secrets (a plaintext secrets file) is no longer read: store each "
+            "credential encrypted with `ledgergate secrets set NAME KEY` and name the key with "
+            "[secrets] key_file or LEDGERGATE_SECRETS_KEY"
+        )
+    if unknown := set(sources) - {"file"}:
+        raise ConfigError(f"{path}: unknown key(s) sources.{sorted(unknown)}; expected file")
+    secrets = _section(raw, "secrets", path)
+    if unknown := set(secrets) - {"key_file"}:
+        raise ConfigError(f"{path}: unknown key(s) secrets.{sorted(unknown)}; expected key_file")
     return Settings(
         database_url=_typed(database, "url", str, settings.database_url, path, "database"),
         host=_typed(http, "host", str, settings.host, path, "http"),
         port=_typed(http, "port", int, settings.port, path, "http"),
         graphiql=_typed(http, "graphiql", bool, settings.graphiql, path, "http"),
-        limits=Limits(default_page_size=page, max_page_size=max_page),
+        limits=_limits(limits, settings.limits, path),
         max_body_bytes=_typed(
             http, "max_body_bytes", int, settings.max_body_bytes, path, "http"
         ),
-        sources_file=_relative_path(sources, "file", path),
-        secrets_file=_relative_path(sources, "secrets", path),
+        sources_file=_relative_path(sources, "file", path, "sources"),
+        secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
     )
 
 
-def _relative_path(section: dict, key: str, path: Path) -> Path | None:
+def _relative_path(section: dict, key: str, path: Path, name: str) -> Path | None:
     """A file named in the config, relative to the config file itself."""
     value = section.get(key)
     if value is None:
         return None
     if not (isinstance(value, str) and value):
-        raise ConfigError(f"{path}: sources.{key} must be a file path, got {value!r}")
+        raise ConfigError(f"{path}: {name}.{key} must be a file path, got {value!r}")
     return path.parent / value

@@ -3,6 +3,7 @@
 Amounts are integer minor units of the line's currency; statistical quantities are integers
 scaled by their account's `quantity_scale`. Every ledger row but `Entity` carries its
 `entity_id` (the `EntityScoped` mixin), which `ledger.tenancy` uses to confine sessions.
+`SourceSecret` is the gateway's, not any entity's: source systems serve every entity.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -237,3 +239,27 @@ class IdempotencyKey(EntityScoped, Base):
 
 
 LEDGER_HISTORY = (JournalEntry, JournalLine, SourceLink, IdempotencyKey)
+
+
+class SourceSecret(Base):
+    """One credential value of a source system, encrypted (see `gateway.secrets`).
+
+    Not entity-scoped: a sources config's `credentials = "crm"` names it for the whole
+    gateway. Only `gateway.secrets` reads or writes it, on plain engine connections.
+
+    Attributes:
+        name / key: the credentials name (`credentials = "crm"`) and the value's key in it
+            (`api_key`, `client_secret`, `password`).
+        ciphertext: format byte, AES-GCM nonce, then ciphertext and tag; (name, key) is the
+            associated data, so a value copied to another row does not decrypt.
+        key_id: which secrets key encrypted it (a fingerprint of the key, not the key).
+        updated_at: ISO-8601 UTC timestamp of the last `ledgergate secrets set`.
+    """
+
+    __tablename__ = "source_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))

@@ -341,6 +341,12 @@ def _instantiate(
         return factory(system.name, dict(system.options), record_types, values, **extra)
     except SourceConfigError:
         raise
+    except UnicodeError as error:
+        # Its message quotes the offending character, which may be one of a secret's.
+        raise SourceConfigError(
+            file, system.name,
+            f"its options or credentials hold a character it cannot use ({type(error).__name__})",
+        ) from None
     except ValueError as error:
         raise SourceConfigError(file, system.name, str(error)) from None
 

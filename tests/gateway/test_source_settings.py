@@ -1,9 +1,11 @@
-"""Source systems in the gateway's configuration: the [sources] section, the secrets file,
-and what `ledgergate serve`, `demo` and `demo-source` do with them."""
+"""Source systems in the gateway's configuration: the [sources] and [secrets] sections,
+and what `ledgergate serve`, `demo` and `demo-source` do with them. (The encrypted store of
+their credentials: test_source_secrets.py.)"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import socket
@@ -17,7 +19,6 @@ import pytest
 
 from gateway.cli import main
 from gateway.config import ConfigError, load_settings
-from gateway.secrets import load_secrets
 from ledger.reference import create_entity
 from ledger.store import LedgerDatabase
 
@@ -31,26 +32,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_sources_files_are_read_relative_to_the_config(tmp_path, monkeypatch):
-    monkeypatch.delenv("LEDGERGATE_SOURCE_SECRETS", raising=False)
+def test_sources_and_key_files_are_read_relative_to_the_config(tmp_path):
     config = tmp_path / "conf" / "lg.toml"
     config.parent.mkdir()
-    config.write_text('[sources]\nfile = "sources.toml"\nsecrets = "/etc/lg/secrets.toml"\n')
+    config.write_text('[sources]\nfile = "sources.toml"\n[secrets]\nkey_file = "keys/lg.key"\n')
     settings = load_settings(config)
     assert settings.sources_file == tmp_path / "conf" / "sources.toml"
-    assert settings.secrets_file == Path("/etc/lg/secrets.toml")
+    assert settings.secrets_key_file == tmp_path / "conf" / "keys" / "lg.key"
+    config.write_text('[secrets]\nkey_file = "/etc/lg/secrets.key"\n')
+    assert load_settings(config).secrets_key_file == Path("/etc/lg/secrets.key")
+    assert load_settings(None).secrets_key_file is None
 
 
-def test_the_secrets_file_can_come_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGERGATE_SOURCE_SECRETS", str(tmp_path / "s.toml"))
-    assert load_settings(None).secrets_file == tmp_path / "s.toml"
+SECRETS_FILE_GONE = (
+    "sources.secrets (a plaintext secrets file) is no longer read: store each credential "
+    "encrypted with `ledgergate secrets set NAME KEY` and name the key with [secrets] key_file "
+    "or LEDGERGATE_SECRETS_KEY"
+)
 
 
 @pytest.mark.parametrize("text,fragment", [
-    ('[sources]\nfiles = "x.toml"\n', "unknown key(s) sources.['files']; expected file, secrets"),
+    ('[sources]\nfiles = "x.toml"\n', "unknown key(s) sources.['files']; expected file"),
     ("[sources]\nfile = 3\n", "sources.file must be a file path, got 3"),
-    ('[sources]\nsecrets = ""\n', "sources.secrets must be a file path, got ''"),
+    ('[sources]\nsecrets = "/etc/lg/secrets.toml"\n', SECRETS_FILE_GONE),
     ('sources = "x"\n', "[sources] must be a table"),
+    ('[secrets]\nkey_file = ""\n', "secrets.key_file must be a file path, got ''"),
+    ('[secrets]\nkey = "c2VjcmV0"\n', "unknown key(s) secrets.['key']; expected key_file"),
+    ('secrets = "x"\n', "[secrets] must be a table"),
 ])
 def test_bad_sources_sections_name_the_file_and_key(tmp_path, text, fragment):
     config = tmp_path / "bad.toml"
@@ -60,52 +68,39 @@ def test_bad_sources_sections_name_the_file_and_key(tmp_path, text, fragment):
     assert str(raised.value) == f"{config}: {fragment}"
 
 
-def test_secrets_are_tables_of_strings(tmp_path):
-    path = tmp_path / "secrets.toml"
-    path.write_text('[crm]\napi_key = "k-123"\n[usage]\nclient_secret = "s-456"\n')
-    secrets = load_secrets(path)
-    assert {name: dict(values) for name, values in secrets.items()} == {
-        "crm": {"api_key": "k-123"}, "usage": {"client_secret": "s-456"},
-    }
-    assert load_secrets(None) == {}
-
-
-@pytest.mark.parametrize("text,message", [
-    ('[crm]\napi_key = "k-123\n', "not valid TOML"),  # the decoder would quote the line
-    ('[crm]\napi_key = 12345678\n', "[crm] must be a table of string values"),
-    ('crm = "k-123"\n', "[crm] must be a table of string values"),
-])
-def test_a_bad_secrets_file_is_refused_without_echoing_a_value(tmp_path, text, message):
-    path = tmp_path / "secrets.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as raised:
-        load_secrets(path)
-    assert str(raised.value) == f"{path}: {message}"
-    assert "k-123" not in str(raised.value) and "12345678" not in str(raised.value)
-
-
-def test_a_missing_secrets_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match="nope.toml: no such secrets file"):
-        load_secrets(tmp_path / "nope.toml")
-
-
 @pytest.fixture
 def migrated(tmp_path, monkeypatch) -> Path:
     db = tmp_path / "ledger.db"
     assert main(["db", "upgrade", "--url", f"sqlite:///{db}"]) == 0
     monkeypatch.delenv("LEDGERGATE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("LEDGERGATE_SOURCE_SECRETS", raising=False)
+    monkeypatch.delenv("LEDGERGATE_SECRETS_KEY", raising=False)
     return db
 
 
-def serve_config(tmp_path: Path, db: Path, sources: str, secrets: str | None = None) -> Path:
+def set_secret(config: Path, name: str, key: str, value: str) -> None:
+    """`ledgergate secrets set NAME KEY --config CONFIG`, the value on stdin."""
+    stdin = sys.stdin
+    sys.stdin = io.StringIO(value + "\n")
+    try:
+        assert main(["secrets", "set", name, key, "--config", str(config)]) == 0
+    finally:
+        sys.stdin = stdin
+
+
+def serve_config(
+    tmp_path: Path, db: Path, sources: str, secrets: dict[tuple[str, str], str] | None = None
+) -> Path:
+    """A gateway config serving `sources`; `secrets` ((name, key) → value) stored encrypted
+    under a new key file."""
     (tmp_path / "sources.toml").write_text(sources)
     text = f'[database]\nurl = "sqlite:///{db}"\n[sources]\nfile = "sources.toml"\n'
     if secrets is not None:
-        (tmp_path / "secrets.toml").write_text(secrets)
-        text += 'secrets = "secrets.toml"\n'
+        assert main(["secrets", "keygen", "--out", str(tmp_path / "secrets.key")]) == 0
+        text += '[secrets]\nkey_file = "secrets.key"\n'
     config = tmp_path / "lg.toml"
     config.write_text(text)
+    for (name, key), value in (secrets or {}).items():
+        set_secret(config, name, key, value)
     return config
 
 
@@ -123,8 +118,17 @@ def closed_port() -> int:
         '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
         'credentials = "crm"\n[systems.crm.types.SalesOrder]\nbatch_path = "/so"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
-        "[usage]\nclient_secret = \"s\"\n",
-        "source 'crm': credentials 'crm' are not among the secrets",
+        {("usage", "client_secret"): "s"},
+        "source 'crm': credentials 'crm' are not stored: run `ledgergate secrets set crm KEY` "
+        "(KEY: e.g. api_key)",
+    ),
+    (
+        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
+        'credentials = "sk live 8f7e6d"\n[systems.crm.types.SalesOrder]\nbatch_path = "/so"\n'
+        '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
+        {},
+        "source 'crm': credentials must be the name of stored secrets (1-64 letters, digits, "
+        "'_', '.' or '-'), not the secret itself",
     ),
     (
         '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\n'
@@ -145,6 +149,7 @@ def test_serve_stops_on_a_bad_sources_config_naming_file_system_and_problem(
     tmp_path, migrated, capsys, sources, secrets, problem
 ):
     config = serve_config(tmp_path, migrated, sources, secrets)
+    capsys.readouterr()
     assert main(["serve", "--insecure-dev", "--config", str(config)]) == 2
     assert capsys.readouterr().err.strip() == f"ledgergate: {tmp_path / 'sources.toml'}: {problem}"
 
@@ -269,5 +274,6 @@ def test_demo_source_needs_its_credentials_from_the_environment(capsys, monkeypa
     assert main(["demo-source", "usage", "--port", "9999"]) == 2
     assert capsys.readouterr().err.strip() == (
         "ledgergate: demo-source usage: set LEDGERGATE_DEMO_USAGE_CLIENT_SECRET to the "
-        "credentials its clients must present (and give the same to the gateway's secrets file)"
+        "credentials its clients must present (and store the same for the gateway with "
+        "`ledgergate secrets set`)"
     )

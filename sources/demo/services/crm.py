@@ -14,6 +14,7 @@ from ..records import CRM, DemoRecords
 from .api_key import ApiKeyMiddleware
 from .routes import Collection, collection_routes
 
+
 def crm_collections(records: DemoRecords) -> list[Collection]:
     return [
         Collection(CRM, "Customer", records.customers),
