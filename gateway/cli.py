@@ -255,8 +255,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secrets_settings(args: argparse.Namespace) -> Settings:
-    """The settings of a `secrets` command, its database checked to be at the code's schema."""
+def _admin_settings(args: argparse.Namespace) -> Settings:
+    """The settings of an administration command (`secrets`, `clients`, `users`, …), its
+    database checked to be at the code's schema."""
     settings = load_settings(Path(args.config) if args.config else None)
     alembic = logging.getLogger("alembic")
     level = alembic.level
@@ -270,18 +271,23 @@ def _secrets_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _run_on_database(settings: Settings, work):
-    """`work(engine)` on the configured database, in a loop of its own."""
+def _run_on_ledger(settings: Settings, work):
+    """`work(db)` on the configured database (a `LedgerDatabase`), in a loop of its own."""
     from ledger.store import LedgerDatabase
 
     async def run():
         db = LedgerDatabase.from_url(settings.database_url)
         try:
-            return await work(db.engine)
+            return await work(db)
         finally:
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _run_on_database(settings: Settings, work):
+    """`work(engine)` on the configured database, in a loop of its own."""
+    return _run_on_ledger(settings, lambda db: work(db.engine))
 
 
 def _read_secret_value(label: str) -> str:
@@ -317,7 +323,7 @@ def cmd_secrets_set(args: argparse.Namespace) -> int:
     from .secrets import check_key, check_names, require_key, store_secret
 
     check_names(args.name, args.key)
-    settings = _secrets_settings(args)
+    settings = _admin_settings(args)
     key = require_key(settings.secrets_key_file, "storing a secret needs")
     _run_on_database(settings, lambda engine: check_key(engine, key))  # before asking the value
     value = _read_secret_value(f"{args.name}.{args.key}")
@@ -329,7 +335,7 @@ def cmd_secrets_set(args: argparse.Namespace) -> int:
 def cmd_secrets_list(args: argparse.Namespace) -> int:
     from .secrets import list_secrets
 
-    settings = _secrets_settings(args)
+    settings = _admin_settings(args)
     for stored in _run_on_database(settings, list_secrets):
         print(f"{stored.name}\t{stored.key}\tkey id {stored.key_id}\tupdated {stored.updated_at}")
     return 0
@@ -339,7 +345,7 @@ def cmd_secrets_delete(args: argparse.Namespace) -> int:
     from .secrets import SecretsError, check_names, delete_secrets
 
     check_names(args.name, args.key)
-    settings = _secrets_settings(args)
+    settings = _admin_settings(args)
     deleted = _run_on_database(settings, lambda engine: delete_secrets(engine, args.name, args.key))
     what = f"{args.name}.{args.key}" if args.key else f"{args.name}"
     if not deleted:
@@ -351,7 +357,7 @@ def cmd_secrets_delete(args: argparse.Namespace) -> int:
 def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     from .secrets import read_key_file, require_key, rotate_secrets
 
-    settings = _secrets_settings(args)
+    settings = _admin_settings(args)
     old = require_key(settings.secrets_key_file, "rotating needs")
     new = read_key_file(Path(args.new_key_file))
     rotated = _run_on_database(settings, lambda engine: rotate_secrets(engine, old, new))
@@ -363,11 +369,198 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _identities(args: argparse.Namespace, operation, *arguments):
+    """`operation(db, *arguments)` of `gateway.auth.identities` on the configured database."""
+    from .auth.identities import IdentityError
+
+    settings = _admin_settings(args)
+    try:
+        return _run_on_ledger(settings, lambda db: operation(db, *arguments))
+    except IdentityError as error:
+        raise ConfigError(str(error)) from None
+
+
+def _scope_text(scopes) -> str:
+    from .auth.scopes import format_scope
+
+    return format_scope(scopes)
+
+
+def cmd_roles_add(args: argparse.Namespace) -> int:
+    from .auth.identities import add_role
+
+    role = _identities(args, add_role, args.name, args.scopes)
+    print(f"added role {role.name}: {_scope_text(role.scopes)}", file=sys.stderr)
+    return 0
+
+
+def cmd_roles_list(args: argparse.Namespace) -> int:
+    from .auth.identities import list_roles
+
+    for role in _identities(args, list_roles):
+        print(f"{role.name}\t{_scope_text(role.scopes)}")
+    return 0
+
+
+def cmd_clients_add(args: argparse.Namespace) -> int:
+    from .auth.identities import add_client
+
+    client, secret = _identities(args, add_client, args.name, args.scopes)
+    print(f"client_id={client.client_id} client_secret={secret}")
+    print(
+        f"added client {client.client_id} ({client.name}): the secret above is shown only now "
+        "(ledgergate keeps only a hash of it); allow the client for an entity with "
+        f"`ledgergate allow {client.client_id} ENTITY --as USERNAME`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_clients_list(args: argparse.Namespace) -> int:
+    from .auth.identities import list_allowances, list_clients
+
+    async def both(db):
+        return await list_clients(db), await list_allowances(db)
+
+    clients, allowances = _identities(args, both)
+    entities: dict[str, list[str]] = {}
+    for entry in allowances:
+        entities.setdefault(entry.client_id, []).append(f"{entry.entity_code} as {entry.username}")
+    for client in clients:
+        status = f"disabled {client.disabled_at}" if client.disabled else "active"
+        allowed = ", ".join(entities.get(client.client_id, [])) or "-"
+        print(f"{client.client_id}\t{client.name}\t{status}\t{_scope_text(client.allowed_scopes)}\t{allowed}")
+    return 0
+
+
+def cmd_clients_disable(args: argparse.Namespace) -> int:
+    from .auth.identities import disable_client
+
+    client = _identities(args, disable_client, args.client_id)
+    print(
+        f"disabled client {client.client_id} ({client.name}): it gets no more tokens and its "
+        "tokens are refused",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from .auth.identities import add_user
+
+    user = _identities(args, add_user, args.entity, args.username, args.role)
+    print(f"added user {user.username} of {user.entity_code} with role {user.role}", file=sys.stderr)
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from .auth.identities import list_users
+
+    for user in _identities(args, list_users, args.entity):
+        status = "active" if user.active else f"deactivated {user.deactivated_at}"
+        print(f"{user.entity_code}\t{user.username}\t{user.role}\t{status}")
+    return 0
+
+
+def cmd_users_deactivate(args: argparse.Namespace) -> int:
+    from .auth.identities import deactivate_user
+
+    user = _identities(args, deactivate_user, args.entity, args.username)
+    print(
+        f"deactivated user {user.username} of {user.entity_code}: clients acting as it get no "
+        "more tokens and their tokens are refused",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_allow(args: argparse.Namespace) -> int:
+    from .auth.identities import allow
+
+    entry = _identities(args, allow, args.client_id, args.entity, args.username)
+    print(
+        f"allowed client {entry.client_id} for {entry.entity_code}, acting as {entry.username}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_disallow(args: argparse.Namespace) -> int:
+    from .auth.identities import disallow
+
+    _identities(args, disallow, args.client_id, args.entity)
+    print(
+        f"client {args.client_id} is no longer allowed for {args.entity}: its tokens for it are "
+        "refused",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .demo.sources import DEMO_SOURCES_FILE, demo_sdl
 
     sys.stdout.write(asyncio.run(demo_sdl(Path(args.sources) if args.sources else DEMO_SOURCES_FILE)))
     return 0
+
+
+def _add_identity_commands(commands) -> None:
+    """`roles`, `clients`, `users`, `allow` and `disallow`: who may call the gateway."""
+
+    def command(group, name: str, func, help: str) -> argparse.ArgumentParser:
+        parser = group.add_parser(name, help=help)
+        parser.add_argument("--config", help="TOML configuration file")
+        parser.set_defaults(func=func)
+        return parser
+
+    scopes_help = 'space-separated, e.g. "ledger:read statistical:read source:hr:read"'
+    roles = commands.add_parser("roles", help="roles of web-services users: the scopes they grant")
+    roles_commands = roles.add_subparsers(dest="roles_command", required=True)
+    role_add = command(roles_commands, "add", cmd_roles_add, "add a role granting --scopes")
+    role_add.add_argument("name", metavar="NAME")
+    role_add.add_argument("--scopes", required=True, help=scopes_help)
+    command(roles_commands, "list", cmd_roles_list, "the roles and their scopes")
+
+    clients = commands.add_parser("clients", help="integration clients (OAuth client credentials)")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    client_add = command(
+        clients_commands, "add", cmd_clients_add,
+        "add a client allowed --scopes; prints its id and secret, the secret only this once",
+    )
+    client_add.add_argument("name", metavar="NAME", help="a label for people, e.g. the integration")
+    client_add.add_argument("--scopes", required=True, help=scopes_help)
+    command(clients_commands, "list", cmd_clients_list, "the clients, their scopes and entities (never secrets)")
+    client_disable = command(
+        clients_commands, "disable", cmd_clients_disable, "disable a client; its tokens are refused"
+    )
+    client_disable.add_argument("client_id", metavar="CLIENT_ID")
+
+    users = commands.add_parser("users", help="web-services users of an entity, with a role")
+    users_commands = users.add_subparsers(dest="users_command", required=True)
+    user_add = command(users_commands, "add", cmd_users_add, "add a user of ENTITY with --role")
+    user_add.add_argument("entity", metavar="ENTITY", help="the entity's code, e.g. SOFTCO")
+    user_add.add_argument("username", metavar="USERNAME")
+    user_add.add_argument("--role", required=True)
+    user_list = command(users_commands, "list", cmd_users_list, "the users of ENTITY, or of all")
+    user_list.add_argument("entity", metavar="ENTITY", nargs="?")
+    user_deactivate = command(
+        users_commands, "deactivate", cmd_users_deactivate,
+        "deactivate a user; tokens of clients acting as it are refused",
+    )
+    user_deactivate.add_argument("entity", metavar="ENTITY")
+    user_deactivate.add_argument("username", metavar="USERNAME")
+
+    allow = command(
+        commands, "allow", cmd_allow, "put a client on an entity's allow-list, acting as one of its users"
+    )
+    allow.add_argument("client_id", metavar="CLIENT_ID")
+    allow.add_argument("entity", metavar="ENTITY")
+    allow.add_argument("--as", dest="username", metavar="USERNAME", required=True)
+    disallow = command(
+        commands, "disallow", cmd_disallow, "take a client off an entity's allow-list"
+    )
+    disallow.add_argument("client_id", metavar="CLIENT_ID")
+    disallow.add_argument("entity", metavar="ENTITY")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--new-key-file", required=True, help="made by `secrets keygen`")
     rotate.add_argument("--config", help="TOML configuration file")
     rotate.set_defaults(func=cmd_secrets_rotate)
+
+    _add_identity_commands(commands)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the demo sources, or --sources)")
     schema.add_argument("--sources", help="a sources config file (default: the demo's)")

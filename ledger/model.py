@@ -4,6 +4,8 @@ Amounts are integer minor units of the line's currency; statistical quantities a
 scaled by their account's `quantity_scale`. Every ledger row but `Entity` carries its
 `entity_id` (the `EntityScoped` mixin), which `ledger.tenancy` uses to confine sessions.
 `SourceSecret` is the gateway's, not any entity's: source systems serve every entity.
+So are the integration clients and roles (`ApiClient`, `Role`); a web-services user
+(`WsUser`) and an allow-list entry (`ClientEntity`) belong to one entity each.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -263,3 +267,77 @@ class SourceSecret(Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     key_id: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[str] = mapped_column(String(32))
+
+
+# --- integrations and users (`gateway.auth.identities`) --------------------------------------
+# Timestamps are ISO-8601 UTC text, as `SourceSecret.updated_at`. Scopes are stored as the
+# sorted, space-separated `scope` value (`gateway.auth.scopes.format_scope`).
+
+
+class Role(Base):
+    """A named set of scopes that web-services users of any entity can be given."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class ApiClient(Base):
+    """An integration client (the sender of token requests); the gateway's, not an entity's:
+    which entities it may reach is its allow-list (`ClientEntity`).
+
+    Attributes:
+        client_id: the public, generated id (`lgc_…`).
+        secret_hash: `gateway.auth.secret_hash.hash_secret` of the secret; never the secret.
+        allowed_scopes: the most any of its tokens may carry.
+        disabled_at: set by `ledgergate clients disable`; a disabled client gets no token and
+            its tokens are refused.
+    """
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    allowed_scopes: Mapped[str] = mapped_column(Text)
+    disabled_at: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class WsUser(EntityScoped, Base):
+    """A web-services user of one entity: whom a client acts as there, with its role."""
+
+    __tablename__ = "ws_users"
+    __table_args__ = (
+        UniqueConstraint("entity_id", "username"),
+        # The target of `ClientEntity`'s (ws_user_id, entity_id) key.
+        UniqueConstraint("id", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role_id: Mapped[int] = mapped_column(Id, ForeignKey("roles.id"))
+    deactivated_at: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class ClientEntity(EntityScoped, Base):
+    """An entry of an entity's allow-list: the client may act in the entity, as `ws_user_id`.
+
+    The user key is (ws_user_id, entity_id), so the database itself refuses a user of
+    another entity.
+    """
+
+    __tablename__ = "client_entities"
+    __table_args__ = (
+        ForeignKeyConstraint(["ws_user_id", "entity_id"], ["ws_users.id", "ws_users.entity_id"]),
+    )
+
+    api_client_id: Mapped[int] = mapped_column(Id, ForeignKey("api_clients.id"), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Id, ForeignKey("entities.id"), primary_key=True)
+    ws_user_id: Mapped[int] = mapped_column(Id)
+    created_at: Mapped[str] = mapped_column(String(32))

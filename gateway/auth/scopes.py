@@ -104,6 +104,36 @@ def parse_scope(text: str | None) -> frozenset[str]:
     return frozenset(tokens)
 
 
+_SOURCE_SCOPE = re.compile(r"source:([^:]*):(read|sensitive)")
+KNOWN_SHAPES = (
+    ", ".join(sorted(BASE_SCOPES)) + ", source:<system>:read and source:<system>:sensitive"
+)
+
+
+def is_known_shape(scope: object) -> bool:
+    """Whether `scope` is a ledgergate scope for some configuration: a base scope, or
+    `source:<system>:read|sensitive` for any valid system name (the systems configured when
+    the token is asked for need not be known when a role or a client is set up)."""
+    if scope in BASE_SCOPES:
+        return True
+    match = _SOURCE_SCOPE.fullmatch(scope) if isinstance(scope, str) else None
+    return match is not None and is_system_name(match.group(1))
+
+
+def check_known_shape(scopes: Iterable[str]) -> frozenset[str]:
+    """`scopes` as a set, each one of ledgergate's shapes; else ValueError naming every
+    other one (sorted; each cut to a bounded length)."""
+    if isinstance(scopes, str):
+        raise TypeError("scopes must be an iterable of scope tokens, not one str")
+    given = frozenset(scopes)
+    unknown = sorted((s for s in given if not is_known_shape(s)), key=str)
+    if unknown:
+        listed = ", ".join(_shown(str(s)) for s in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise ValueError(f"unknown scope{plural} {listed} (ledgergate's scopes are {KNOWN_SHAPES})")
+    return given
+
+
 def format_scope(scopes: Iterable[str]) -> str:
     """The space-separated, sorted `scope` value of a set of scope tokens."""
     if isinstance(scopes, str):

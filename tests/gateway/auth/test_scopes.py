@@ -4,8 +4,10 @@ import pytest
 
 from gateway.auth.scopes import (
     InvalidScope,
+    check_known_shape,
     format_scope,
     grant,
+    is_known_shape,
     known_scopes,
     parse_scope,
     source_read_scope,
@@ -161,3 +163,36 @@ def test_an_empty_request_with_nothing_in_common_is_invalid_scope():
 
 def test_invalid_scope_is_a_value_error():
     assert issubclass(InvalidScope, ValueError)
+
+
+@pytest.mark.parametrize("scope", [
+    "ledger:read", "ledger:post", "statistical:read", "audit:read",
+    "source:hr:read", "source:hr:sensitive", "source:Payroll_2:read", "source:_x:sensitive",
+])
+def test_scopes_of_ledgergates_shapes_for_any_system(scope):
+    assert is_known_shape(scope)
+    assert check_known_shape([scope]) == {scope}
+
+
+@pytest.mark.parametrize("scope", [
+    "ledger:write", "ledger", "LEDGER:READ", "source:hr:write", "source:hr", "source::read",
+    "source:2hr:read", "source:__hr:read", "source:h-r:read", "source:hr:read:x", "source:a:b:read",
+    "openid", "", None, 1,
+])
+def test_other_scopes_are_not_of_ledgergates_shapes(scope):
+    assert not is_known_shape(scope)
+
+
+def test_check_known_shape_names_every_unknown_scope_sorted():
+    assert check_known_shape([]) == frozenset()
+    with pytest.raises(ValueError) as caught:
+        check_known_shape(["ledger:read", "zeta", "source:hr:write"])
+    assert str(caught.value) == (
+        "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are audit:read, "
+        "ledger:post, ledger:read, statistical:read, source:<system>:read and "
+        "source:<system>:sensitive)"
+    )
+    with pytest.raises(ValueError, match=r"^unknown scope 'x{80}…' \(ledgergate's"):
+        check_known_shape(["x" * 500])
+    with pytest.raises(TypeError):
+        check_known_shape("ledger:read")
