@@ -231,8 +231,9 @@ def cmd_demo_source(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     if not args.insecure_dev:
         print(
-            "ledgergate serve: OAuth is not available yet; the only principal is the insecure "
-            "development one. Re-run with --insecure-dev to accept that.",
+            "ledgergate serve: /graphql does not accept OAuth tokens yet (the token endpoint "
+            "exists); the only principal is the insecure development one. Re-run with "
+            "--insecure-dev to accept that.",
             file=sys.stderr,
         )
         return 2
@@ -364,6 +365,60 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     print(
         f"re-encrypted {rotated} value(s) with key id {new.id}: configure {args.new_key_file} "
         "as the secrets key now (the old key no longer reads them)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from .auth.keystore import list_keys
+
+    settings = _admin_settings(args)
+    for key in _run_on_database(settings, list_keys):
+        print(f"{key.kid}\tcreated {key.created_at}\t{key.status}")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .auth.keystore import rotate
+    from .secrets import require_key
+
+    settings = _admin_settings(args)
+    key = require_key(settings.secrets_key_file, "rotating the signing keys needs")
+    ring = _run_on_database(settings, lambda engine: rotate(engine, key, dt.datetime.now(dt.UTC)))
+    print(ring.current.kid)
+    print(
+        f"new signing key {ring.current.kid}: running gateways sign with it within 30 seconds; "
+        f"the {len(ring.keys) - 1} previous key(s) stay published until retired "
+        "(`ledgergate keys retire --expired` once no token they signed can be valid)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_keys_retire(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .auth.keystore import retire, retire_expired
+
+    if (args.kid is None) == (not args.expired):
+        raise ConfigError("keys retire: name one KID, or give --expired")
+    settings = _admin_settings(args)
+    now = dt.datetime.now(dt.UTC)
+    if args.expired:
+        ttl = settings.oauth.token_ttl
+        kids = _run_on_database(settings, lambda engine: retire_expired(engine, now, ttl))
+        for kid in kids:
+            print(kid)
+        print(f"retired {len(kids)} signing key(s) that stopped signing over {ttl}s + leeway ago",
+              file=sys.stderr)
+        return 0
+    stored = _run_on_database(settings, lambda engine: retire(engine, args.kid, now))
+    print(
+        f"retired signing key {stored.kid}: it is no longer published and tokens it signed "
+        "are refused",
         file=sys.stderr,
     )
     return 0
@@ -625,6 +680,29 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--new-key-file", required=True, help="made by `secrets keygen`")
     rotate.add_argument("--config", help="TOML configuration file")
     rotate.set_defaults(func=cmd_secrets_rotate)
+
+    keys = commands.add_parser(
+        "keys", help="signing keys of the built-in authorization server (encrypted in the database)"
+    )
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_list = keys_commands.add_parser("list", help="the keys: current, published or retired")
+    keys_list.add_argument("--config", help="TOML configuration file")
+    keys_list.set_defaults(func=cmd_keys_list)
+    keys_rotate = keys_commands.add_parser(
+        "rotate", help="make a new current key; the previous ones stay published"
+    )
+    keys_rotate.add_argument("--config", help="TOML configuration file")
+    keys_rotate.set_defaults(func=cmd_keys_rotate)
+    keys_retire = keys_commands.add_parser(
+        "retire", help="withdraw key KID (tokens it signed are refused), or every --expired one"
+    )
+    keys_retire.add_argument("kid", metavar="KID", nargs="?")
+    keys_retire.add_argument(
+        "--expired", action="store_true",
+        help="every replaced key that stopped signing longer than the token lifetime ago",
+    )
+    keys_retire.add_argument("--config", help="TOML configuration file")
+    keys_retire.set_defaults(func=cmd_keys_retire)
 
     _add_identity_commands(commands)
 

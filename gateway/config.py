@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from resolvers.context import Limits
 
@@ -14,6 +15,28 @@ DEFAULT_DEMO_DB = Path("var") / "demo.db"
 
 class ConfigError(ValueError):
     """A configuration file that cannot be used; the message names the file and the key."""
+
+
+DEFAULT_AUDIENCE = "ledgergate"
+DEFAULT_TOKEN_TTL = 900
+MIN_TOKEN_TTL = 60
+MAX_TOKEN_TTL = 24 * 3600
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """The built-in authorization server (`gateway.auth.server`).
+
+    Attributes:
+        issuer: the `iss` of its tokens and the base of its endpoints' URLs (RFC 8414: an
+            http(s) URL without query or fragment); None: `http://{host}:{port}`.
+        audience: the `aud` of its tokens.
+        token_ttl: lifetime of an access token in seconds (60..86400; default 15 minutes).
+    """
+
+    issuer: str | None = None
+    audience: str = DEFAULT_AUDIENCE
+    token_ttl: int = DEFAULT_TOKEN_TTL
 
 
 @dataclass(frozen=True)
@@ -40,6 +63,12 @@ class Settings:
     max_body_bytes: int = 1_000_000
     sources_file: Path | None = None
     secrets_key_file: Path | None = None
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
+
+    @property
+    def issuer(self) -> str:
+        """The authorization server's issuer identifier (no trailing slash)."""
+        return (self.oauth.issuer or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -63,6 +92,10 @@ def load_settings(path: Path | None = None) -> Settings:
         file = "sources.toml"                      # relative to this file
         [secrets]
         key_file = "/etc/ledgergate/secrets.key"   # relative to this file; mode 0600
+        [oauth]
+        issuer = "https://ledger.example.com"      # default http://{host}:{port}
+        audience = "ledgergate"
+        token_ttl = 900                            # seconds, 60..86400
 
     `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
     The credentials of source systems are in the database, encrypted (`gateway.secrets`).
@@ -127,7 +160,7 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources", "secrets"}
+    known = {"database", "http", "limits", "sources", "secrets", "oauth"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
@@ -156,7 +189,48 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         ),
         sources_file=_relative_path(sources, "file", path, "sources"),
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
+        oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path),
     )
+
+
+def _oauth(section: dict, default: OAuthSettings, path: Path) -> OAuthSettings:
+    if unknown := set(section) - {"issuer", "audience", "token_ttl"}:
+        raise ConfigError(
+            f"{path}: unknown key(s) oauth.{sorted(unknown)}; expected issuer, audience, token_ttl"
+        )
+    issuer = section.get("issuer", default.issuer)
+    if issuer is not None:
+        if not isinstance(issuer, str):
+            raise ConfigError(f"{path}: oauth.issuer must be a string, got {issuer!r}")
+        try:
+            parts = urlsplit(issuer)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or "?" in issuer
+            or "#" in issuer
+            or not issuer.isprintable()
+            or " " in issuer
+        ):
+            raise ConfigError(
+                f"{path}: oauth.issuer must be an http(s) URL without query or fragment "
+                f"(RFC 8414), got {issuer!r}"
+            )
+    audience = _typed(section, "audience", str, default.audience, path, "oauth")
+    if not audience or not audience.isprintable() or audience != audience.strip():
+        raise ConfigError(f"{path}: oauth.audience must be a non-empty string, got {audience!r}")
+    ttl = _typed(section, "token_ttl", int, default.token_ttl, path, "oauth")
+    if not MIN_TOKEN_TTL <= ttl <= MAX_TOKEN_TTL:
+        raise ConfigError(
+            f"{path}: oauth.token_ttl must be between {MIN_TOKEN_TTL} and {MAX_TOKEN_TTL} "
+            f"seconds, got {ttl}"
+        )
+    return OAuthSettings(issuer=issuer, audience=audience, token_ttl=ttl)
 
 
 def _relative_path(section: dict, key: str, path: Path, name: str) -> Path | None:

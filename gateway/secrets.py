@@ -77,10 +77,24 @@ class SecretsKey:
     def id(self) -> str:
         return hashlib.sha256(b"ledgergate secrets key id\x00" + self.material).hexdigest()[:16]
 
-    def encrypt(self, name: str, key: str, value: str) -> bytes:
+    def seal(self, plaintext: bytes, associated_data: bytes) -> bytes:
+        """AES-256-GCM with a fresh nonce: FORMAT + nonce + ciphertext and tag."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.material).encrypt(nonce, value.encode("utf-8"), _aad(name, key))
-        return FORMAT + nonce + sealed
+        return FORMAT + nonce + AESGCM(self.material).encrypt(nonce, plaintext, associated_data)
+
+    def unseal(self, blob: bytes, associated_data: bytes) -> bytes | None:
+        """`seal`'s plaintext, or None when the blob is not in this format or does not
+        authenticate (altered, or sealed with other associated data or another key)."""
+        if blob[:1] != FORMAT or len(blob) < 1 + NONCE_BYTES + 16:
+            return None
+        nonce, sealed = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+        try:
+            return AESGCM(self.material).decrypt(nonce, sealed, associated_data)
+        except InvalidTag:
+            return None
+
+    def encrypt(self, name: str, key: str, value: str) -> bytes:
+        return self.seal(value.encode("utf-8"), _aad(name, key))
 
     def decrypt(self, name: str, key: str, blob: bytes) -> str:
         if blob[:1] != FORMAT or len(blob) < 1 + NONCE_BYTES + 16:
@@ -319,6 +333,10 @@ async def rotate_secrets(engine: AsyncEngine, old: SecretsKey, new: SecretsKey) 
                     .values(ciphertext=new.encrypt(name, field, value), key_id=new.id, updated_at=now)
                 )
                 rotated += 1
+            # The signing keys of the authorization server are under the same key.
+            from .auth.keystore import reencrypt
+
+            await reencrypt(connection, old, new)
             return rotated
     except SQLAlchemyError as error:
         raise _database_error(error) from None

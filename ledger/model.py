@@ -341,3 +341,27 @@ class ClientEntity(EntityScoped, Base):
     entity_id: Mapped[int] = mapped_column(Id, ForeignKey("entities.id"), primary_key=True)
     ws_user_id: Mapped[int] = mapped_column(Id)
     created_at: Mapped[str] = mapped_column(String(32))
+
+
+class SigningKey(Base):
+    """A signing key of the built-in authorization server (`gateway.auth.keystore`).
+
+    Not entity-scoped: one authorization server signs every entity's tokens.
+
+    Attributes:
+        kid: the key id, the RFC 7638 thumbprint of the public key.
+        ciphertext: the private JWK (JSON), AES-GCM encrypted with the secrets key; the kid
+            is the associated data, so a key copied to another row does not decrypt.
+        key_id: which secrets key encrypted it (a fingerprint of the key, not the key).
+        created_at: when it began to sign (ISO-8601 UTC with microseconds); the newest key
+            not retired is the current one, which signs.
+        retired_at: when it was withdrawn from the JWK Set; None while published.
+    """
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[str] = mapped_column(String(32))
+    retired_at: Mapped[str | None] = mapped_column(String(32))

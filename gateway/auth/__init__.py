@@ -1,6 +1,5 @@
-"""OAuth 2.0 core of the gateway: scopes and the grant rule, client-secret hashes, signing
-keys and JWT access tokens.
-
-Pure and database-free: these modules neither read the clock nor touch the network or the
-database; the HTTP app, the token endpoint and the CLI wire them in.
+"""OAuth 2.0 of the gateway: scopes and the grant rule, client-secret hashes, signing keys
+and JWT access tokens (pure and database-free: these neither read the clock nor touch the
+network or the database), plus the identities (`identities`), the persisted signing keys
+(`keystore`) and the authorization server's HTTP endpoints (`server`), which wire them in.
 """

@@ -164,7 +164,9 @@ async def test_errors_exit_2_with_the_message(ledger, cli):
         (["clients", "add", "bi", "--scopes", "ledger:read,audit:read"],
          f"client 'bi': unknown scope 'ledger:read,audit:read' {SCOPE_SHAPES}"),
         (["clients", "disable", "lgc_AAAAAAAAAAAAAAAA"], "no client lgc_AAAAAAAAAAAAAAAA"),
-        (["clients", "disable", secret],
+        # A secret pasted where the id goes; prefixed, as token_urlsafe may start with "-",
+        # which argparse would take for an option.
+        (["clients", "disable", "x" + secret],
          "not a client id (client ids are lgc_ and 16 letters, digits, '_' or '-', as "
          "`ledgergate clients add` printed)"),
         (["users", "add", "NOPE", "bot", "--role", "auditor"], "no entity with code 'NOPE'"),
@@ -219,7 +221,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, capsys, monkeypatch)
         assert await asyncio.to_thread(main, [*argv, "--config", str(config)]) == 2
         out = capsys.readouterr()
         assert (out.out, out.err) == ("", (
-            "ledgergate: the database schema is at revision none, this version needs 0004: run "
+            "ledgergate: the database schema is at revision none, this version needs 0005: run "
             "`ledgergate db upgrade` first\n"
         )), argv
 

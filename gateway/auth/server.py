@@ -1,0 +1,452 @@
+"""The built-in authorization server: `POST /oauth/token` (client credentials, RFC 6749
+§4.4), `GET /.well-known/jwks.json` and `GET /.well-known/oauth-authorization-server`
+(RFC 8414).
+
+authlib's framework-agnostic `AuthorizationServer` runs the token endpoint, but it is
+synchronous while the identities live behind an async database. So the endpoint works in
+two phases:
+
+1. async, in `TokenEndpoint.handle`: the HTTP checks (method, content type, body size,
+   well-formed form without repeated parameters, one client authentication mechanism),
+   then — for the client-credentials grant only — authenticating the client
+   (`identities.authenticate_client`, scrypt off the loop), resolving whom it acts as
+   (`identities.actor`) and computing the scopes with `scopes.grant` (authlib's own scope
+   handling would silently drop unknown scopes). Every outcome, a client or an OAuth error,
+   is stored on the prepared `OAuth2Request`.
+2. sync, `AuthorizationServer.create_token_response`: authlib picks the grant
+   (`unsupported_grant_type` otherwise), authenticates the client through auth methods
+   registered here that hand back the pre-resolved client (or raise its error), checks the
+   grant type, calls `validate_requested_scope` — which raises the stored refusal — and
+   builds the response with the token generator registered here (`tokens.issue`).
+
+No secret, token or key ever reaches a log line or an error description.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote_plus
+
+import orjson
+from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidRequestError,
+    InvalidScopeError,
+    OAuth2Error,
+    UnauthorizedClientError,
+)
+from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ledger.store import LedgerDatabase
+
+from ..secrets import SecretsError, SecretsKey
+from . import identities, tokens
+from .keystore import KeyRingCache
+from .scopes import InvalidScope, format_scope, grant
+
+log = logging.getLogger("ledgergate.oauth")
+
+FORM = "application/x-www-form-urlencoded"
+GRANT_TYPE = "client_credentials"
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+TOKEN_PATH = "/oauth/token"
+JWKS_PATH = "/.well-known/jwks.json"
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+JWKS_CACHE = "public, max-age=300"
+REALM = 'Basic realm="ledgergate"'
+AUTH_FAILED = "client authentication failed"
+
+
+def _describable(text: str) -> str:
+    """RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E only."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+
+
+def _error(error: str, description: str, status: int = 400, headers: dict | None = None) -> Response:
+    body = {"error": error, "error_description": _describable(description)}
+    return Response(
+        orjson.dumps(body), status, {**NO_STORE, **(headers or {})}, media_type="application/json"
+    )
+
+
+class _Refusal(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+# --- what authlib works with ----------------------------------------------------------------
+
+
+@dataclass
+class _Client(ClientMixin):
+    """A client authenticated before authlib runs: no secret in it."""
+
+    info: identities.ClientInfo
+    auth_method: str
+
+    def get_client_id(self):
+        return self.info.client_id
+
+    def check_client_secret(self, client_secret):  # authenticated already, asynchronously
+        return True
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return endpoint == "token" and method == self.auth_method
+
+    def check_grant_type(self, grant_type):
+        return grant_type == GRANT_TYPE
+
+    def get_allowed_scope(self, scope):
+        return scope
+
+
+@dataclass
+class _Resolved:
+    """The outcome of phase 1: a client (or the error of its authentication), and whom it
+    acts as with which scopes (or the error refusing that)."""
+
+    auth_method: str | None = None
+    ring: object = None  # the KeyRing to sign with
+    client: _Client | None = None
+    error: OAuth2Error | None = None
+    actor: identities.Actor | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+
+class _TokenRequest(OAuth2Request):
+    def __init__(self, uri: str, headers: dict, form: dict[str, str], resolved: _Resolved):
+        # Not OAuth2Request.__init__: its https check sees only the hop to this process;
+        # TLS is terminated in front of it (the issuer URL is what clients use).
+        self.method = "POST"
+        self.uri = uri
+        self.headers = headers
+        self._body = None
+        self.payload = BasicOAuth2Payload(form)
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
+        self.resolved = resolved
+
+    @property
+    def form(self):
+        return self.payload.data
+
+
+def _pre_resolved(method: str):
+    def authenticate(_query_client, request: _TokenRequest):
+        resolved = request.resolved
+        if resolved.auth_method != method:
+            return None
+        if resolved.client is None:
+            raise resolved.error or InvalidClientError(status_code=401, description=AUTH_FAILED)
+        return resolved.client
+
+    return authenticate
+
+
+class _Grant(ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+    def validate_requested_scope(self):
+        # Never authlib's scope check (it drops what it does not know): the scopes were
+        # computed with `scopes.grant` in phase 1, and any refusal is raised here.
+        resolved = self.request.resolved
+        if resolved.error is not None:
+            raise resolved.error
+        self.request.user = resolved.actor
+        self.request.scope = format_scope(resolved.scopes)
+
+    def create_token_response(self):
+        # Not the parent's: it logs the token at debug level.
+        token = self.generate_token(
+            user=self.request.resolved, scope=self.request.scope, include_refresh_token=False
+        )
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+
+class _Server(AuthorizationServer):
+    def __init__(self, issue):
+        super().__init__()
+        self._issue = issue
+        self.register_grant(_Grant)
+        self.register_token_generator("default", self._generate)
+        for method in AUTH_METHODS:
+            self.register_client_auth_method(method, _pre_resolved(method))
+
+    def query_client(self, client_id):  # clients are resolved before authlib runs
+        return None
+
+    def save_token(self, token, request):  # JWTs are self-contained: nothing to store
+        pass
+
+    def send_signal(self, name, *args, **kwargs):
+        pass
+
+    def create_oauth2_request(self, request):
+        return request
+
+    def handle_response(self, status, body, headers):
+        return status, body, headers
+
+    def _generate(self, grant_type, client, user=None, scope=None, expires_in=None,
+                  include_refresh_token=True):
+        return self._issue(client, user, scope)
+
+
+# --- the endpoints --------------------------------------------------------------------------
+
+
+class OAuthEndpoints:
+    """`/oauth/token`, the JWKS and the metadata document.
+
+    Without a secrets key (nothing to encrypt the signing keys with) every route answers
+    503 `temporarily_unavailable` saying so; the rest of the gateway serves as usual.
+    """
+
+    def __init__(
+        self,
+        db: LedgerDatabase,
+        *,
+        issuer: str,
+        audience: str,
+        token_ttl: int,
+        max_body_bytes: int,
+        known_scopes: Iterable[str],
+        secrets_key: SecretsKey | None,
+        unavailable: str | None = None,
+    ):
+        self.db = db
+        self.issuer = issuer
+        self.audience = audience
+        self.token_ttl = token_ttl
+        self.max_body_bytes = max_body_bytes
+        self.known = frozenset(known_scopes)
+        self.keys = None if secrets_key is None else KeyRingCache(db.engine, secrets_key)
+        self.unavailable = unavailable or (
+            "the authorization server is not available: the secrets key that encrypts its "
+            "signing keys is not configured (set LEDGERGATE_SECRETS_KEY or [secrets] key_file)"
+        )
+        self._server = _Server(self._issue_token)
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(TOKEN_PATH, self.token, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
+            Route(JWKS_PATH, self.jwks, methods=["GET"]),
+            Route(METADATA_PATH, self.metadata, methods=["GET"]),
+        ]
+
+    async def _current_ring(self):
+        if self.keys is None:
+            raise _Refusal(_error("temporarily_unavailable", self.unavailable, 503))
+        try:
+            return await self.keys.ring()
+        except SecretsError as error:  # messages name no key material
+            log.error("signing keys unavailable: %s", error)
+            raise _Refusal(
+                _error("temporarily_unavailable", "the signing keys cannot be read", 503)
+            ) from None
+
+    # --- metadata and keys -----------------------------------------------------------------
+
+    async def metadata(self, _request: Request) -> Response:
+        if self.keys is None:
+            return _error("temporarily_unavailable", self.unavailable, 503)
+        document = {
+            "issuer": self.issuer,
+            "token_endpoint": self.issuer + TOKEN_PATH,
+            "jwks_uri": self.issuer + JWKS_PATH,
+            "grant_types_supported": [GRANT_TYPE],
+            "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "scopes_supported": sorted(self.known),
+            "response_types_supported": [],
+        }
+        return Response(orjson.dumps(document), 200, {"Cache-Control": JWKS_CACHE},
+                        media_type="application/json")
+
+    async def jwks(self, _request: Request) -> Response:
+        try:
+            ring = await self._current_ring()
+        except _Refusal as refusal:
+            return refusal.response
+        return Response(orjson.dumps(ring.jwks()), 200, {"Cache-Control": JWKS_CACHE},
+                        media_type="application/jwk-set+json")
+
+    # --- the token endpoint ----------------------------------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        if request.method != "POST":
+            return _error("invalid_request", "the token endpoint takes POST only", 405,
+                          {"Allow": "POST"})
+        try:
+            ring = await self._current_ring()
+            form = await self._form(request)
+            resolved = await self._resolve(request, form)
+            resolved.ring = ring
+        except _Refusal as refusal:
+            return refusal.response
+        prepared = _TokenRequest(
+            self.issuer + TOKEN_PATH, dict(request.headers), form, resolved
+        )
+        status, body, headers = self._server.create_token_response(prepared)
+        self._log(form, resolved, status, body)
+        if isinstance(body, dict) and "error_description" in body:
+            body["error_description"] = _describable(body["error_description"])
+        headers = dict(headers)
+        if status == 401:
+            headers["WWW-Authenticate"] = REALM
+        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        content_type = request.headers.get("content-type", "")
+        media, _, parameters = content_type.partition(";")
+        charset = parameters.strip().lower().replace(" ", "")
+        if media.strip().lower() != FORM or charset not in ("", "charset=utf-8"):
+            raise _Refusal(_error("invalid_request", f"POST a body of Content-Type {FORM} (UTF-8)"))
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise _Refusal(self._too_large())
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > self.max_body_bytes:
+                raise _Refusal(self._too_large())
+        try:
+            pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True,
+                              strict_parsing=bool(body), errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise _Refusal(_error("invalid_request", "the body is not a well-formed UTF-8 form")) from None
+        form: dict[str, str] = {}
+        for name, value in pairs:
+            if name in form:  # RFC 6749 §3.2
+                raise _Refusal(_error("invalid_request", f"parameter {name[:40]!r} is repeated"))
+            form[name] = value
+        if not form.get("grant_type"):
+            raise _Refusal(_error("invalid_request", "grant_type is missing"))
+        return form
+
+    def _too_large(self) -> Response:
+        return _error(
+            "invalid_request", f"the request body is larger than {self.max_body_bytes} bytes", 413
+        )
+
+    @staticmethod
+    def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]:
+        """(method, client_id, secret) of the one authentication mechanism used."""
+        authorization = request.headers.get("authorization")
+        posted = "client_secret" in form
+        if authorization is not None:
+            if posted:
+                raise _Refusal(_error(
+                    "invalid_request", "use one client authentication method, not two"
+                ))
+            scheme, _, encoded = authorization.strip().partition(" ")
+            if scheme.lower() != "basic":
+                raise _Refusal(_invalid_client("use HTTP Basic or client_secret_post"))
+            try:
+                decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise _Refusal(_invalid_client("malformed HTTP Basic credentials")) from None
+            client_id, colon, secret = decoded.partition(":")
+            if not colon:
+                raise _Refusal(_invalid_client("malformed HTTP Basic credentials"))
+            # RFC 6749 §2.3.1: both are form-urlencoded before Basic encoding.
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+            if "client_id" in form and form["client_id"] != client_id:
+                raise _Refusal(_error("invalid_request", "client_id differs from the Basic credentials"))
+            return "client_secret_basic", client_id, secret
+        if posted:
+            return "client_secret_post", form.get("client_id", ""), form["client_secret"]
+        raise _Refusal(_invalid_client("no client authentication (use HTTP Basic or client_secret_post)"))
+
+    async def _resolve(self, request: Request, form: dict[str, str]) -> _Resolved:
+        if form["grant_type"] != GRANT_TYPE:
+            return _Resolved()  # authlib answers unsupported_grant_type
+        method, client_id, secret = self._credentials(request, form)
+        resolved = _Resolved(auth_method=method)
+        info = await identities.authenticate_client(self.db, client_id, secret)
+        if info is None:
+            resolved.error = InvalidClientError(status_code=401, description=AUTH_FAILED)
+            return resolved
+        resolved.client = _Client(info, method)
+        entity = form.get("entity") or None
+        try:
+            actor = await identities.actor(self.db, info.client_id, entity)
+            scopes = grant(
+                form.get("scope"), actor.client_scopes, actor.role_scopes, self.known,
+                client=actor.client_id, role=actor.role,
+            )
+        except identities.AccessRefused as refused:
+            resolved.error = _refusal_error(refused)
+            return resolved
+        except InvalidScope as error:
+            message = str(error).removeprefix("invalid_scope: ")
+            resolved.error = InvalidScopeError(description=_describable(message))
+            return resolved
+        resolved.actor, resolved.scopes = actor, scopes
+        return resolved
+
+    def _issue_token(self, client: _Client, resolved: _Resolved, scope: str) -> dict:
+        now = int(time.time())
+        actor = resolved.actor
+        token = tokens.issue(
+            resolved.ring, issuer=self.issuer, audience=self.audience, subject=actor.username,
+            client_id=client.info.client_id, entity=actor.entity_code,
+            scopes=scope.split(" "), now=now, ttl=self.token_ttl,
+        )
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.token_ttl,
+            "scope": scope,
+        }
+
+    @staticmethod
+    def _log(form: dict[str, str], resolved: _Resolved, status: int, body: dict) -> None:
+        client = resolved.client.info.client_id if resolved.client else "-"
+        if status == 200:
+            actor = resolved.actor
+            log.info(
+                "token issued: client %s, entity %s, user %s, scope %r", client,
+                actor.entity_code, actor.username, body.get("scope"),
+            )
+        else:
+            log.info("token refused: client %s, %s: %s", client, body.get("error"),
+                     body.get("error_description"))
+
+
+def _invalid_client(description: str) -> Response:
+    return _error("invalid_client", description, 401, {"WWW-Authenticate": REALM})
+
+
+def _refusal_error(refused: identities.AccessRefused) -> OAuth2Error:
+    """RFC 6749 §5.2 for whom the authenticated client may not act.
+
+    - unknown / disabled client (changed since authentication): `invalid_client`, 401;
+    - several entities and no `entity` parameter: `invalid_request` (a parameter the
+      request needs is missing);
+    - an entity not on its allow-list (or none at all), or a deactivated user there:
+      `unauthorized_client` (the client authenticated, but is not authorized to use the
+      client-credentials grant for that entity: §4.4's "previously arranged" is missing).
+    """
+    description = _describable(refused.reason)
+    if refused.kind in ("unknown_client", "client_disabled"):
+        return InvalidClientError(status_code=401, description=AUTH_FAILED)
+    if refused.kind == "several_entities":
+        return InvalidRequestError(description=description + " with the entity parameter")
+    return UnauthorizedClientError(description=description)
