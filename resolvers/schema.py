@@ -13,6 +13,7 @@ from .ledger.types import Account, JournalEntry, JournalLine
 from .limits import QueryGuard
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
+from .scopes import LEDGER_READ, ScopeGuard, ScopeMiddleware, ScopePolicy
 from .sources.catalog import SourceCatalog
 from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
@@ -26,6 +27,19 @@ CACHE_SIZE = 512
 
 
 class LedgerSchema(Schema):
+    """Strawberry's federation schema, with the field scopes enforced (`resolvers.scopes`)."""
+
+    scope_policy: ScopePolicy
+
+    def _get_middleware_manager(self, extensions):
+        # One per request: unless ScopeGuard finds the caller short of a scope the document
+        # may need, it wraps no resolver at all.
+        middleware = ScopeMiddleware(self.scope_policy)
+        for extension in extensions:
+            if isinstance(extension, ScopeGuard):
+                extension.middleware = middleware
+        return middleware
+
     def process_errors(self, errors, execution_context=None) -> None:
         # Errors are logged where they are formatted (`errors.format_error`): only the
         # unexpected ones, not every refused posting.
@@ -39,12 +53,16 @@ def core_type_names() -> frozenset[str]:
     return frozenset(build_schema()._schema.type_map)
 
 
-def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
+def build_schema(catalog: SourceCatalog | None = None, introspection: str = "filtered") -> strawberry.Schema:
     """The schema for one configuration: the core contract plus a type per record type.
 
     Fills `catalog.graphql_types`, which the source resolvers use to build records.
     Raises `ValueError` for a record type named like one of the core types.
+    `introspection`: "filtered" (a caller sees the types and fields its scopes allow) or
+    "off" (refused with FORBIDDEN to every caller).
     """
+    if introspection not in ("filtered", "off"):
+        raise ValueError(f"introspection must be 'filtered' or 'off', not {introspection!r}")
     record_classes = []
     if catalog is not None and catalog.record_types:
         taken = core_type_names()
@@ -57,7 +75,7 @@ def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
         for key, record_type in catalog.record_types.items():
             catalog.graphql_types[key] = build_record_type(record_type)
         record_classes = list(catalog.graphql_types.values())
-    return LedgerSchema(
+    schema = LedgerSchema(
         # 2.5: the oldest Federation version with @requiresScopes, so routers of the last
         # years compose ledgergate.
         federation_version="2.5",
@@ -67,8 +85,13 @@ def build_schema(catalog: SourceCatalog | None = None) -> strawberry.Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # Parsing (with the token limit), the query limits and validation, cached per
         # document: Strawberry's ParserCache and ValidationCache, with the limits between.
-        extensions=[QueryGuard.factory(CACHE_SIZE)],
+        extensions=[QueryGuard.factory(CACHE_SIZE), ScopeGuard],
     )
+    schema.scope_policy = ScopePolicy(schema._schema, introspection)
+    # Federation's entry point resolves ledger objects only (Account, JournalEntry,
+    # JournalLine); it is guarded like `node` (its SDL is Federation's, not ours).
+    schema.scope_policy.table[("Query", "_entities")] = frozenset({LEDGER_READ})
+    return schema
 
 
 def print_sdl(schema: strawberry.Schema | None = None) -> str:

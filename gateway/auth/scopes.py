@@ -11,11 +11,10 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-LEDGER_READ = "ledger:read"
-LEDGER_POST = "ledger:post"
-STATISTICAL_READ = "statistical:read"
-AUDIT_READ = "audit:read"
-BASE_SCOPES = frozenset({LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ})
+# The names the schema declares live with the resolvers (`resolvers.scopes`); one vocabulary.
+from resolvers.scopes import AUDIT_READ, BASE_SCOPES, LEDGER_POST, LEDGER_READ, STATISTICAL_READ
+
+__all__ = ["AUDIT_READ", "BASE_SCOPES", "LEDGER_POST", "LEDGER_READ", "STATISTICAL_READ"]
 
 # A source system's name is a GraphQL name, as in sources.config: letters, digits and _,
 # not starting with a digit or __.

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from ledger import model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
 
+from ..scopes import POST
 from .dataloaders import EntryByIdLoader
 from .types import DimensionKind, JournalEntry
 
@@ -76,7 +77,7 @@ class JournalEntryInput:
         )
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=POST)
 class PostJournalEntryPayload:
     entry: JournalEntry
 
@@ -88,7 +89,8 @@ async def _payload(info: Info, entry_id: int) -> PostJournalEntryPayload:
 
 @strawberry.type
 class LedgerMutations:
-    @strawberry.mutation(
+    @strawberry.federation.field(
+        requires_scopes=POST,
         description="Validate and post an entry. Repeating a key with the same input returns "
         "the original entry; with a different input it fails with CONFLICT."
     )
@@ -100,7 +102,8 @@ class LedgerMutations:
             entry_id = await posting.post_entry(session, draft, idempotency_key)
         return await _payload(info, entry_id)
 
-    @strawberry.mutation(
+    @strawberry.federation.field(
+        requires_scopes=POST,
         description="Post the mirror image of an entry on the given date, linked both ways."
     )
     async def reverse_journal_entry(

@@ -13,6 +13,7 @@ from ledger.verification import verify_chain
 
 from ..ids import cursor, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
+from ..scopes import LEDGER
 from .types import (
     Account,
     AccountType,
@@ -29,17 +30,17 @@ from .types import (
 
 @strawberry.type
 class LedgerQueries:
-    @strawberry.field(description="Any object by its global ID, if the caller's entity owns it.")
+    @strawberry.federation.field(requires_scopes=LEDGER, description="Any object by its global ID, if the caller's entity owns it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
         return await load_node(info, type_name, pk)
 
-    @strawberry.field(description="The company the caller acts for.")
+    @strawberry.federation.field(requires_scopes=LEDGER, description="The company the caller acts for.")
     def entity(self, info: Info) -> Entity:
         e = info.context.entity
         return Entity(code=e.code, name=e.name, base_currency=e.base_currency)
 
-    @strawberry.field
+    @strawberry.federation.field(requires_scopes=LEDGER)
     async def accounts(
         self,
         info: Info,
@@ -55,24 +56,24 @@ class LedgerQueries:
             )
         return connection(rows, has_next, Account.from_model, lambda a: cursor(a.code))
 
-    @strawberry.field
+    @strawberry.federation.field(requires_scopes=LEDGER)
     async def account(self, info: Info, code: str) -> Account | None:
         async with info.context.session() as session:
             found = await reads.account_by_code(session, code)
         return Account.from_model(found) if found else None
 
-    @strawberry.field
+    @strawberry.federation.field(requires_scopes=LEDGER)
     async def periods(self, info: Info) -> list[Period]:
         async with info.context.session() as session:
             return [Period.from_model(p) for p in await reads.periods(session)]
 
-    @strawberry.field
+    @strawberry.federation.field(requires_scopes=LEDGER)
     async def dimension_values(self, info: Info, kind: DimensionKind) -> list[DimensionValue]:
         async with info.context.session() as session:
             values = await reads.dimension_values(session, model.DimensionKind(kind).value)
         return [DimensionValue.from_model(v) for v in values]
 
-    @strawberry.field(description="Posted entries in date order, optionally one journal's.")
+    @strawberry.federation.field(requires_scopes=LEDGER, description="Posted entries in date order, optionally one journal's.")
     async def journal_entries(
         self,
         info: Info,
@@ -90,13 +91,14 @@ class LedgerQueries:
             )
         return connection(rows, has_next, JournalEntry.from_row, lambda r: cursor(r.date, r.seq))
 
-    @strawberry.field
+    @strawberry.federation.field(requires_scopes=LEDGER)
     async def journal_entry(self, info: Info, number: str) -> JournalEntry | None:
         async with info.context.session() as session:
             row = await reads.entry_by_number(session, number)
         return JournalEntry.from_row(row) if row else None
 
-    @strawberry.field(
+    @strawberry.federation.field(
+        requires_scopes=LEDGER,
         description="Recompute the entity's hash chain; names the first entry that no "
         "longer matches what was posted."
     )

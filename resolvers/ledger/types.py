@@ -15,6 +15,7 @@ from ledger.money import CURRENCY_SCALES, from_minor
 
 from ..ids import cursor, global_id, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
+from ..scopes import LEDGER, STATISTICAL, STATISTICAL_READ, check_scope, source_read_scope
 from .dataloaders import (
     AccountByIdLoader,
     BalanceByAccountLoader,
@@ -45,14 +46,14 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class Entity:
     code: str
     name: str
     base_currency: str
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class Period:
     name: str
     start: dt.date
@@ -64,7 +65,7 @@ class Period:
         return cls(name=p.name, start=p.start_date, end=p.end_date, closed=p.closed)
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class DimensionValue:
     kind: DimensionKind
     code: str
@@ -75,7 +76,7 @@ class DimensionValue:
         return cls(kind=model.DimensionKind(v.kind), code=v.code, name=v.name)
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class SourceLink:
     """Where a record came from: the system, its record type and id, and a deep link."""
 
@@ -99,6 +100,8 @@ class SourceLink:
     ) -> Annotated[SourceRecord, strawberry.lazy("resolvers.sources.types")] | None:
         from ..sources.records import resolve_source_record
 
+        if self.system in info.context.sources.sources:  # else NOT_FOUND, as for any unknown system
+            check_scope(info, source_read_scope(self.system), "SourceLink.record")
         return await resolve_source_record(info, self.system, self.record_type, self.record_id)
 
 
@@ -118,7 +121,7 @@ async def load_line_page(info: Info, key: tuple) -> Connection[JournalLine]:
     return connection(rows, has_next, JournalLine.from_row, lambda r: cursor(r.date, r.id))
 
 
-@strawberry.federation.type(keys=["id"])
+@strawberry.federation.type(keys=["id"], requires_scopes=LEDGER)
 class Account(Node):
     id: strawberry.ID
     code: str
@@ -146,6 +149,8 @@ class Account(Node):
         "for a statistical account, the sum of quantities."
     )
     async def balance(self, info: Info, from_: FromArg = None, to: ToArg = None) -> decimal.Decimal:
+        if self.type == model.AccountType.STATISTICAL:
+            check_scope(info, STATISTICAL_READ, "Account.balance of a statistical account")
         debit, credit, quantity = await info.context.loader(BalanceByAccountLoader).load(
             (self.pk, from_, to)
         )
@@ -166,7 +171,7 @@ class Account(Node):
         return await load_line_page(info, key)
 
 
-@strawberry.federation.type(keys=["id"])
+@strawberry.federation.type(keys=["id"], requires_scopes=LEDGER)
 class JournalEntry(Node):
     id: strawberry.ID
     number: str
@@ -222,7 +227,7 @@ async def _entry(info: Info, pk: int | None) -> JournalEntry | None:
     return JournalEntry.from_row(row) if row else None
 
 
-@strawberry.federation.type(keys=["id"])
+@strawberry.federation.type(keys=["id"], requires_scopes=LEDGER)
 class JournalLine(Node):
     id: strawberry.ID
     line_no: int
@@ -230,7 +235,7 @@ class JournalLine(Node):
     debit: decimal.Decimal
     credit: decimal.Decimal
     currency: str
-    quantity: decimal.Decimal | None
+    quantity: decimal.Decimal | None = strawberry.federation.field(requires_scopes=STATISTICAL)
     memo: str | None
     pk: strawberry.Private[int]
     entry_pk: strawberry.Private[int]
@@ -287,7 +292,7 @@ class JournalLine(Node):
         return [SourceLink.from_model(link) for link in links]
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class LedgerVerification:
     ok: bool
     entries_checked: int

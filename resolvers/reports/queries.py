@@ -14,12 +14,14 @@ from ledger.money import from_minor
 from ..errors import user_input_error
 from ..ledger.dataloaders import AccountByIdLoader
 from ..ledger.types import AccountType, DimensionKind
+from ..scopes import LEDGER
 from .types import TrialBalance, TrialBalanceRow
 
 
 @strawberry.type
 class ReportQueries:
-    @strawberry.field(
+    @strawberry.federation.field(
+        requires_scopes=LEDGER,
         description="Debits, credits and net per account (and per dimension value for each "
         "kind in groupBy) for lines dated from..to inclusive, summed by the database."
     )

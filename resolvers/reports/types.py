@@ -20,9 +20,10 @@ from ..ledger.types import (
     load_line_page,
 )
 from ..pagination import Connection
+from ..scopes import LEDGER, STATISTICAL
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class TrialBalanceRow:
     """Activity of one account (and dimension values, when grouped) over the range."""
 
@@ -30,7 +31,7 @@ class TrialBalanceRow:
     debit: decimal.Decimal
     credit: decimal.Decimal
     net: decimal.Decimal
-    quantity: decimal.Decimal | None
+    quantity: decimal.Decimal | None = strawberry.federation.field(requires_scopes=STATISTICAL)
     group: strawberry.Private[tuple]
     date_from: strawberry.Private[dt.date]
     date_to: strawberry.Private[dt.date]
@@ -69,7 +70,7 @@ class TrialBalanceRow:
         return await load_line_page(info, key)
 
 
-@strawberry.type
+@strawberry.federation.type(requires_scopes=LEDGER)
 class TrialBalance:
     from_: dt.date = strawberry.field(name="from")
     to: dt.date

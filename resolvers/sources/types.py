@@ -16,6 +16,7 @@ from sources.base import RecordType
 from ..ids import cursor, parse_cursor
 from ..ledger.types import JournalLine
 from ..pagination import Connection, connection
+from ..scopes import requires, source_read_scope, source_sensitive_scope
 from .dataloaders import LinesBySourceLoader
 
 PYTHON_TYPES: dict[str, Any] = {
@@ -59,17 +60,23 @@ def build_record_type(record_type: RecordType) -> type:
     """A Strawberry class for `record_type`, implementing SourceRecord."""
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    sensitive = requires(source_sensitive_scope(record_type.system))
     for spec in record_type.fields:
         python_type = PYTHON_TYPES[spec.type]
-        annotations[_attribute(spec.name)] = python_type | None if spec.nullable else python_type
-        namespace[_attribute(spec.name)] = strawberry.field(
+        # A sensitive field is nullable whatever its spec says: a caller without the
+        # sensitive scope gets null there (with FORBIDDEN), and the rest of the record.
+        nullable = spec.nullable or spec.sensitive
+        annotations[_attribute(spec.name)] = python_type | None if nullable else python_type
+        namespace[_attribute(spec.name)] = strawberry.federation.field(
             name=spec.name,
             description="Personal or compensation data." if spec.sensitive else None,
+            requires_scopes=sensitive if spec.sensitive else None,
         )
     cls = type(record_type.graphql_name, (SourceRecord,), namespace)
-    return strawberry.type(
+    return strawberry.federation.type(
         cls,
         name=record_type.graphql_name,
+        requires_scopes=requires(source_read_scope(record_type.system)),
         description=f"{record_type.name}: a record of the {record_type.system} system.",
     )
 

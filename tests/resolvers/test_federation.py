@@ -11,7 +11,7 @@ async def test_the_sdl_declares_the_entities_and_federation_2():
     from resolvers.schema import print_sdl
 
     sdl = print_sdl()
-    assert 'schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])' in sdl
+    assert 'schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@requiresScopes"])' in sdl
     for entity in ("Account", "JournalEntry", "JournalLine"):
         assert f'type {entity} implements Node @key(fields: "id")' in sdl
 
