@@ -365,7 +365,7 @@ async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, s
     scale = json.loads(db.with_name(db.name + ".json").read_text())["scale"]
     gateway_secrets, service_secrets = demo_credentials()
     rows: list[tuple[str, str, str, str]] = []
-    settings = Settings(database_url=f"sqlite:///{db}", graphiql=False)
+    settings = Settings(database_url=f"sqlite:///{db}", graphiql=False, insecure_dev=True)
     headers = {"X-Ledgergate-Entity": ENTITY}
     query = lineage_query()
     ledger_only = lineage_query(with_records=False)

@@ -165,7 +165,7 @@ def statements_per_request(db_path: Path, entity: str) -> dict[int, int]:
         db = LedgerDatabase.from_url(f"sqlite:///{db_path}")
         seen = []
         event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(1))
-        app = create_app(Settings(graphiql=False), db=db)
+        app = create_app(Settings(graphiql=False, insecure_dev=True), db=db)
         counts = {}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as c:
             headers = {"X-Ledgergate-Entity": entity}

@@ -12,7 +12,8 @@ def main() -> None:
         from gateway.app import create_app
         from gateway.config import Settings
 
-        app = create_app(Settings(database_url=url, graphiql=False))
+        # The ledger is measured here, not authentication: the development principal.
+        app = create_app(Settings(database_url=url, graphiql=False, insecure_dev=True))
     else:
         from bench.baseline import create_baseline_app
 

@@ -15,6 +15,7 @@ from ledger.store import LedgerDatabase
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
 
+from .auth.principal import BearerPrincipalResolver
 from .auth.scopes import known_scopes
 from .auth.server import OAuthEndpoints
 from .config import Settings
@@ -52,6 +53,7 @@ def create_app(
     *,
     db: LedgerDatabase | None = None,
     sources: SourceCatalog | None = None,
+    principals=None,
 ) -> Starlette:
     """Build the gateway; pass `db` to share one (tests), else it is opened from settings.
 
@@ -64,22 +66,41 @@ def create_app(
     (`LEDGERGATE_SECRETS_KEY` or `[secrets] key_file`), which encrypts its signing keys;
     without one its routes answer 503 `temporarily_unavailable` and the rest serves as usual.
     The signing keys are loaded (the first one created) on first use and reloaded every 30 s.
+
+    Who a /graphql request acts as (`principals`, an object with `async principal(headers)`;
+    None: the default): the bearer tokens of that authorization server
+    (`gateway.auth.principal.BearerPrincipalResolver`) — without the secrets key every
+    request is then 503 — or, only when `settings.insecure_dev` is set, the insecure
+    development principal (`gateway.dev_principal`).
     """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
     schema = build_schema(catalog)
+    oauth = _oauth_endpoints(settings, database, catalog)
+    if principals is None:
+        if settings.insecure_dev:
+            log.warning("INSECURE: /graphql uses the development principal (--insecure-dev)")
+            principals = DevPrincipalResolver(database)
+        else:
+            principals = BearerPrincipalResolver(
+                database,
+                oauth.keys,
+                issuer=settings.issuer,
+                audience=settings.oauth.audience,
+                unavailable_message=(
+                    "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
+                ),
+            )
     endpoint = GraphQLEndpoint(
         schema,
         database,
-        DevPrincipalResolver(database),
+        principals,
         settings.limits,
         settings.max_body_bytes,
         settings.graphiql,
         catalog,
     )
-
-    oauth = _oauth_endpoints(settings, database, catalog)
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -106,4 +127,5 @@ def create_app(
     app.state.db = database
     app.state.schema = schema
     app.state.oauth = oauth
+    app.state.principals = principals
     return app

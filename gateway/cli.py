@@ -206,7 +206,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         asyncio.run(_build_demo(path, scale))
         _demo_meta(path).write_text(json.dumps({"seed": DEMO_SEED, "scale": scale}) + "\n")
     scale = _demo_scale(path, args.scale)
-    settings = Settings(database_url=f"sqlite:///{path}", host=args.host, port=args.port)
+    # Still the development principal: the demo's clients and roles come in a later step.
+    settings = Settings(
+        database_url=f"sqlite:///{path}", host=args.host, port=args.port, insecure_dev=True
+    )
     asyncio.run(_upgrade(settings.database_url))
     asyncio.run(_run_demo(settings, scale, path.with_name(path.stem + "-pos.db")))
     return 0
@@ -229,18 +232,22 @@ def cmd_demo_source(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if not args.insecure_dev:
-        print(
-            "ledgergate serve: /graphql does not accept OAuth tokens yet (the token endpoint "
-            "exists); the only principal is the insecure development one. Re-run with "
-            "--insecure-dev to accept that.",
-            file=sys.stderr,
-        )
-        return 2
+    """Serve the configured ledger: /graphql takes the bearer tokens of the built-in
+    authorization server, which needs the secrets key (its signing keys are encrypted with
+    it); `--insecure-dev` uses the development principal instead."""
+    from .secrets import KEY_ENV, KEYGEN_HINT, configured_key
+
     settings = load_settings(Path(args.config) if args.config else None)
     settings = replace(
-        settings, host=args.host or settings.host, port=args.port or settings.port
+        settings, host=args.host or settings.host, port=args.port or settings.port,
+        insecure_dev=bool(args.insecure_dev),
     )
+    if not settings.insecure_dev and configured_key(settings.secrets_key_file) is None:
+        raise ConfigError(
+            "serve: /graphql takes bearer tokens, whose signing keys need the secrets key, but "
+            f"none is configured: set {KEY_ENV} or [secrets] key_file in the gateway config "
+            f"({KEYGEN_HINT}); or run with --insecure-dev (INSECURE: no authentication)"
+        )
     if problem := asyncio.run(_schema_is_current(settings.database_url)):
         print(f"ledgergate serve: {problem}", file=sys.stderr)
         return 2
@@ -634,7 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="TOML configuration file")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--insecure-dev", action="store_true", help="use the development principal")
+    serve.add_argument(
+        "--insecure-dev", action="store_true",
+        help="INSECURE: no bearer tokens; any caller picks its entity with a header and holds every scope",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database administration")

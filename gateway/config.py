@@ -53,6 +53,9 @@ class Settings:
         sources_file: the sources config (`sources.config`): which systems to federate.
         secrets_key_file: the key file that decrypts the stored credentials of source
             systems (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY` takes precedence.
+        insecure_dev: INSECURE: /graphql uses the development principal (any caller picks
+            its entity with a header and holds every scope) instead of bearer tokens. Only
+            `ledgergate serve --insecure-dev`, the demo and tests set it; no config file can.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -64,6 +67,7 @@ class Settings:
     sources_file: Path | None = None
     secrets_key_file: Path | None = None
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    insecure_dev: bool = False
 
     @property
     def issuer(self) -> str:

@@ -80,7 +80,12 @@ class GraphQLEndpoint:
             try:
                 principal = await self.principals.principal(request.headers)
             except CodedError as error:
-                raise RequestRejected(401, str(error), error.extensions["code"]) from None
+                # A resolver may say which status and headers (a bearer token's 401 with
+                # WWW-Authenticate, 503); otherwise a principal failure is a 401.
+                raise RequestRejected(
+                    getattr(error, "status", 401), str(error), error.extensions["code"],
+                    headers=getattr(error, "headers", None),
+                ) from None
             return await self._execute(query, variables, operation_name, principal, allowed)
         except RequestRejected as rejected:
             return error_response(

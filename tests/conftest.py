@@ -153,7 +153,9 @@ class GraphQLClient:
 
 
 def make_settings(**overrides) -> Settings:
-    return Settings(database_url="sqlite://", limits=Limits(**overrides))
+    """Settings for the tests' apps: the insecure development principal (the entity from
+    the X-Ledgergate-Entity header); tests/gateway/test_bearer_principal.py turns it off."""
+    return Settings(database_url="sqlite://", limits=Limits(**overrides), insecure_dev=True)
 
 
 @pytest.fixture

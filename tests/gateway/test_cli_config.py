@@ -15,9 +15,13 @@ def test_schema_command_prints_the_demo_configurations_sdl(capsys):
     assert capsys.readouterr().out == (Path(__file__).parents[2] / "schema.graphql").read_text()
 
 
-def test_serve_refuses_to_run_without_the_insecure_dev_flag(capsys):
+def test_serve_without_the_insecure_dev_flag_needs_the_secrets_key(capsys, monkeypatch):
+    monkeypatch.delenv("LEDGERGATE_SECRETS_KEY", raising=False)
     assert main(["serve"]) == 2
-    assert "--insecure-dev" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("ledgergate: serve: /graphql takes bearer tokens, whose signing keys "
+                          "need the secrets key, but none is configured: set LEDGERGATE_SECRETS_KEY")
+    assert err.rstrip().endswith("or run with --insecure-dev (INSECURE: no authentication)")
 
 
 def test_db_upgrade_creates_the_schema(tmp_path, capsys):
@@ -62,3 +66,13 @@ def test_serve_refuses_a_database_that_was_never_migrated(tmp_path, capsys, monk
     monkeypatch.setenv("LEDGERGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     assert main(["serve", "--insecure-dev"]) == 2
     assert "run `ledgergate db upgrade` first" in capsys.readouterr().err
+
+
+def test_serve_with_the_secrets_key_needs_no_insecure_dev_flag(tmp_path, capsys, monkeypatch):
+    from gateway.secrets import KEY_ENV, new_key_text
+
+    monkeypatch.setenv(KEY_ENV, new_key_text())
+    monkeypatch.setenv("LEDGERGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert main(["serve"]) == 2  # past the key check, stopped by the schema check
+    err = capsys.readouterr().err
+    assert "run `ledgergate db upgrade` first" in err and "--insecure-dev" not in err

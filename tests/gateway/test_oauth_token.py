@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -25,10 +24,8 @@ from gateway.config import OAuthSettings
 from gateway.secrets import KEY_ENV, new_key_text, parse_key
 from resolvers.sources.catalog import SourceCatalog
 from tests.conftest import make_settings
+from tests.gateway.oauth_support import AUDIENCE, ISSUER, TTL, Party, oauth_settings, request_token
 
-ISSUER = "https://ledger.example.com"
-AUDIENCE = "ledgergate"
-TTL = 600
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 AUTH_FAILED = {"error": "invalid_client", "error_description": "client authentication failed"}
 
@@ -36,12 +33,6 @@ AUTH_FAILED = {"error": "invalid_client", "error_description": "client authentic
 class _Source:
     async def aclose(self):
         pass
-
-
-@dataclass
-class Party:
-    client_id: str
-    secret: str
 
 
 @dataclass
@@ -56,15 +47,7 @@ class OAuth:
     gone: Party  # ACME as retired-bot, deactivated
 
     async def token(self, party: Party | None = None, *, basic=True, **form) -> httpx.Response:
-        party = party or self.reader
-        form.setdefault("grant_type", "client_credentials")
-        if basic:
-            credentials = f"{quote_plus(party.client_id)}:{quote_plus(party.secret)}"
-            headers = {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
-        else:
-            headers = {}
-            form.update(client_id=party.client_id, client_secret=party.secret)
-        return await self.http.post("/oauth/token", data=form, headers=headers)
+        return await request_token(self.http, party or self.reader, basic=basic, **form)
 
     async def jwks(self) -> KeySet:
         response = await self.http.get("/.well-known/jwks.json")
@@ -77,7 +60,7 @@ class OAuth:
 
 
 def _settings():
-    return replace(make_settings(), oauth=OAuthSettings(issuer=ISSUER, audience=AUDIENCE, token_ttl=TTL))
+    return oauth_settings()
 
 
 @pytest.fixture
