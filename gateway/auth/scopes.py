@@ -12,7 +12,15 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 # The names the schema declares live with the resolvers (`resolvers.scopes`); one vocabulary.
-from resolvers.scopes import AUDIT_READ, BASE_SCOPES, LEDGER_POST, LEDGER_READ, STATISTICAL_READ
+from resolvers.scopes import (  # one vocabulary: the resolvers enforce what tokens carry
+    AUDIT_READ,
+    BASE_SCOPES,
+    LEDGER_POST,
+    LEDGER_READ,
+    STATISTICAL_READ,
+    source_read_scope,
+    source_sensitive_scope,
+)
 
 __all__ = ["AUDIT_READ", "BASE_SCOPES", "LEDGER_POST", "LEDGER_READ", "STATISTICAL_READ"]
 
@@ -46,26 +54,6 @@ def _shown(token: str) -> str:
 
 def is_system_name(name: object) -> bool:
     return isinstance(name, str) and bool(_SYSTEM.fullmatch(name)) and not name.startswith("__")
-
-
-def _system(system: str) -> str:
-    if not is_system_name(system):
-        raise ValueError(
-            f"source system name {_shown(str(system))} is not a GraphQL name "
-            "(letters, digits and _, not starting with a digit or __)"
-        )
-    return system
-
-
-def source_read_scope(system: str) -> str:
-    """`source:<system>:read`: the records of one source system."""
-    return f"source:{_system(system)}:read"
-
-
-def source_sensitive_scope(system: str) -> str:
-    """`source:<system>:sensitive`: the personal and compensation fields of that system's
-    records (e.g. HR salaries), on top of `source:<system>:read`."""
-    return f"source:{_system(system)}:sensitive"
 
 
 def known_scopes(systems: Iterable[str]) -> frozenset[str]:

@@ -133,11 +133,21 @@ def errors_of(result):
 # --- the vocabulary ----------------------------------------------------------------------------
 
 
-def test_the_gateway_and_the_resolvers_share_one_vocabulary():
-    for name in ("LEDGER_READ", "LEDGER_POST", "STATISTICAL_READ", "AUDIT_READ", "BASE_SCOPES"):
-        assert getattr(gateway_scopes, name) == getattr(resolver_scopes, name)
-    assert gateway_scopes.source_read_scope("hr") == resolver_scopes.source_read_scope("hr")
-    assert gateway_scopes.source_sensitive_scope("hr") == resolver_scopes.source_sensitive_scope("hr")
+async def test_every_scope_the_schema_requires_can_be_granted_to_a_token():
+    # The demo's schema (five systems, HR's sensitive salary): whatever a field demands, the
+    # authorization server must know how to grant, or no token could ever read it.
+    from gateway.demo.sources import schema_catalog
+    from resolvers.schema import build_schema
+    from resolvers.scopes import all_scopes, field_scopes
+
+    catalog = await schema_catalog()
+    try:
+        required = all_scopes(field_scopes(build_schema(catalog)._schema))
+    finally:
+        await catalog.aclose()
+    known = gateway_scopes.known_scopes(catalog.sources)
+    assert required <= known, sorted(required - known)
+    assert {"ledger:read", "ledger:post", "statistical:read", "source:hr:sensitive"} <= required
 
 
 def test_the_development_principal_holds_every_scope():
