@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import socket
 import sqlite3
@@ -118,9 +119,12 @@ def timed(fn, repeat: int, warmup: int = 2) -> float:
     return statistics.median(samples)
 
 
-def start_server(kind: str, db: Path, port: int, entity: str) -> subprocess.Popen:
+def start_server(
+    kind: str, db: Path, port: int, entity: str, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.serve", kind, str(db), str(port), entity], cwd=ROOT
+        [sys.executable, "-m", "bench.serve", kind, str(db), str(port), entity], cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

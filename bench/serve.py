@@ -1,4 +1,5 @@
-"""Run one benchmark server in its own process: `python -m bench.serve gateway|baseline DB PORT ENTITY`."""
+"""Run one benchmark server in its own process:
+`python -m bench.serve gateway|gateway-oauth|baseline DB PORT ENTITY`."""
 
 import sys
 
@@ -14,6 +15,13 @@ def main() -> None:
 
         # The ledger is measured here, not authentication: the development principal.
         app = create_app(Settings(database_url=url, graphiql=False, insecure_dev=True))
+    elif kind == "gateway-oauth":
+        from gateway.app import create_app
+        from gateway.config import Settings
+
+        # Bearer tokens and scope checks, as `ledgergate serve` runs (the secrets key is in
+        # the environment).
+        app = create_app(Settings(database_url=url, graphiql=False))
     else:
         from bench.baseline import create_baseline_app
 
