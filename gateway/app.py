@@ -76,7 +76,7 @@ def create_app(
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
-    schema = build_schema(catalog)
+    schema = build_schema(catalog, settings.introspection)
     oauth = _oauth_endpoints(settings, database, catalog)
     if principals is None:
         if settings.insecure_dev:

@@ -47,6 +47,8 @@ class Settings:
         database_url: SQLAlchemy URL; `sqlite:///path.db` (embedded) or `postgresql://…`.
         host / port: where `serve` listens; loopback unless configured otherwise.
         graphiql: serve the in-browser IDE at /graphiql.
+        introspection: "filtered" (a caller sees the types and fields its scopes allow) or
+            "off" (every introspection query is refused).
         limits: page sizes (`first`) for every connection, and the limits every query must
             keep to before it runs (depth, aliases, tokens, estimated cost; `resolvers.limits`).
         max_body_bytes: largest request body accepted.
@@ -62,6 +64,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     graphiql: bool = True
+    introspection: str = "filtered"
     limits: Limits = field(default_factory=Limits)
     max_body_bytes: int = 1_000_000
     sources_file: Path | None = None
@@ -84,6 +87,7 @@ def load_settings(path: Path | None = None) -> Settings:
         host = "127.0.0.1"
         port = 8000
         graphiql = true
+        introspection = "filtered"                 # or "off"
         [limits]
         default_page_size = 100
         max_page_size = 10000
@@ -187,6 +191,7 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         host=_typed(http, "host", str, settings.host, path, "http"),
         port=_typed(http, "port", int, settings.port, path, "http"),
         graphiql=_typed(http, "graphiql", bool, settings.graphiql, path, "http"),
+        introspection=_introspection(http, settings.introspection, path),
         limits=_limits(limits, settings.limits, path),
         max_body_bytes=_typed(
             http, "max_body_bytes", int, settings.max_body_bytes, path, "http"
@@ -195,6 +200,18 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
         oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path),
     )
+
+
+INTROSPECTION = ("filtered", "off")
+
+
+def _introspection(http: dict, default: str, path: Path) -> str:
+    value = _typed(http, "introspection", str, default, path, "http")
+    if value not in INTROSPECTION:
+        raise ConfigError(
+            f"{path}: http.introspection must be one of {', '.join(INTROSPECTION)}, got {value!r}"
+        )
+    return value
 
 
 def _oauth(section: dict, default: OAuthSettings, path: Path) -> OAuthSettings:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,28 @@ def test_serve_with_the_secrets_key_needs_no_insecure_dev_flag(tmp_path, capsys,
     assert main(["serve"]) == 2  # past the key check, stopped by the schema check
     err = capsys.readouterr().err
     assert "run `ledgergate db upgrade` first" in err and "--insecure-dev" not in err
+
+
+def test_introspection_is_filtered_by_default_and_can_be_turned_off(tmp_path):
+    config = tmp_path / "lg.toml"
+    assert load_settings(None).introspection == "filtered"
+    config.write_text('[http]\nintrospection = "off"\n')
+    assert load_settings(config).introspection == "off"
+    config.write_text('[http]\nintrospection = "maybe"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == f"{config}: http.introspection must be one of filtered, off, got 'maybe'"
+
+
+async def test_an_app_with_introspection_off_refuses_it_and_answers_the_rest(world):
+    import httpx
+
+    from gateway.app import create_app
+    from tests.conftest import GraphQLClient, make_settings
+
+    app = create_app(replace(make_settings(), introspection="off"), db=world.db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        gql = GraphQLClient(http)
+        refused = await gql("{ __schema { queryType { name } } }")
+        assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert await gql("{ entity { code } }") == {"data": {"entity": {"code": "ACME"}}}
