@@ -37,7 +37,6 @@ so checks here use `scope in scopes` and `scopes.issuperset(...)` only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -60,6 +59,8 @@ from graphql import (
 from graphql.execution.middleware import MiddlewareManager
 from strawberry.extensions import SchemaExtension
 
+from sources.config import NAME_RULE, is_graphql_name
+
 from .errors import FORBIDDEN, CodedError
 
 LEDGER_READ = "ledger:read"
@@ -68,17 +69,11 @@ STATISTICAL_READ = "statistical:read"
 AUDIT_READ = "audit:read"
 BASE_SCOPES = frozenset({LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ})
 
-_SYSTEM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
 def _system(system: str) -> str:
-    if not (isinstance(system, str) and _SYSTEM.fullmatch(system) and not system.startswith("__")):
+    if not is_graphql_name(system):
         shown = str(system)
         shown = repr(shown if len(shown) <= 80 else shown[:80] + "…")
-        raise ValueError(
-            f"source system name {shown} is not a GraphQL name "
-            "(letters, digits and _, not starting with a digit or __)"
-        )
+        raise ValueError(f"source system name {shown} is not a GraphQL name ({NAME_RULE})")
     return system
 
 

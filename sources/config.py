@@ -141,7 +141,9 @@ def check_unique_graphql_names(
             seen[record_type.graphql_name] = (system, record_type.name)
 
 
-def _is_name(name: object) -> bool:
+def is_graphql_name(name: object) -> bool:
+    """The rule for system, record type and GraphQL type names (and so for the system part
+    of a `source:<system>:read` scope)."""
     return isinstance(name, str) and bool(_NAME.match(name)) and not name.startswith("__")
 
 
@@ -149,7 +151,7 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
     def fail(problem: str) -> SourceConfigError:
         return SourceConfigError(file, name, problem)
 
-    if not _is_name(name):
+    if not is_graphql_name(name):
         raise fail(f"system name {name!r} is not a GraphQL name ({NAME_RULE})")
     if not isinstance(raw, dict):
         raise fail(f"must be a table ([systems.{name}])")
@@ -211,7 +213,7 @@ def _record_type(
     fail: Callable[[str], SourceConfigError], system: str, name: str, raw: object
 ) -> RecordType:
     where = f"types.{name}"
-    if not _is_name(name):
+    if not is_graphql_name(name):
         raise fail(f"{where}: {name!r} is not a GraphQL name ({NAME_RULE})")
     if not isinstance(raw, dict):
         raise fail(f"{where} must be a table")
@@ -226,8 +228,8 @@ def _record_type(
     key_type = fields[names.index(key)].type
     if key_type not in KEY_TYPES:
         raise fail(f"{where}: key field {key!r} must be {', '.join(KEY_TYPES)}, not {key_type}")
-    graphql_name = raw.get("graphql_name", _pascal(system) + name)
-    if not _is_name(graphql_name):
+    graphql_name = raw.get("graphql_name", default_type_prefix(system) + name)
+    if not is_graphql_name(graphql_name):
         raise fail(f"{where}: graphql_name {graphql_name!r} is not a GraphQL name ({NAME_RULE})")
     url = raw.get("url")
     if url is not None and not (isinstance(url, str) and "{id}" in url):
@@ -240,7 +242,7 @@ def _field(
     fail: Callable[[str], SourceConfigError], where: str, name: str, raw: object
 ) -> FieldSpec:
     where = f"{where}.{name}"
-    if not _is_name(name):
+    if not is_graphql_name(name):
         raise fail(f"{where}: {name!r} is not a GraphQL name ({NAME_RULE})")
     if name in RESERVED_FIELD_NAMES:
         raise fail(
@@ -269,7 +271,9 @@ def _field(
     return FieldSpec(name, type_name, source, nullable=declared == type_name, sensitive=sensitive)
 
 
-def _pascal(system: str) -> str:
+def default_type_prefix(system: str) -> str:
+    """`crm` → `Crm`, `usage_tracker` → `UsageTracker`: what a record type's GraphQL name
+    starts with unless `graphql_name` says otherwise."""
     return "".join(part[:1].upper() + part[1:] for part in system.split("_"))
 
 

@@ -44,7 +44,7 @@ from graphql.language import (
 )
 
 from .base import FieldSpec, RecordType
-from .config import KEY_TYPES, RESERVED_FIELD_NAMES
+from .config import KEY_TYPES, RESERVED_FIELD_NAMES, default_type_prefix
 
 BUILTIN_SCALARS = {"ID": "ID", "String": "String", "Int": "Int", "Boolean": "Boolean"}
 CUSTOM_SCALARS = ("Decimal", "Date", "DateTime")
@@ -105,7 +105,7 @@ def record_types_from_sdl(
             RecordType(
                 system=system,
                 name=obj.name,
-                graphql_name=_pascal(system) + obj.name,
+                graphql_name=default_type_prefix(system) + obj.name,
                 key=key_spec.name,
                 fields=fields,
                 url_template=(url_templates or {}).get(obj.name),
@@ -205,8 +205,3 @@ def _named(node: TypeNode) -> tuple[bool, str | None]:
     if isinstance(inner, ListTypeNode) or not isinstance(inner, NamedTypeNode):
         return nullable, None
     return nullable, inner.name.value
-
-
-def _pascal(system: str) -> str:
-    """As the sources config names a declared type's GraphQL type by default."""
-    return "".join(part[:1].upper() + part[1:] for part in system.split("_"))

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-# The names the schema declares live with the resolvers (`resolvers.scopes`); one vocabulary.
 from resolvers.scopes import (  # one vocabulary: the resolvers enforce what tokens carry
     AUDIT_READ,
     BASE_SCOPES,
@@ -22,11 +21,13 @@ from resolvers.scopes import (  # one vocabulary: the resolvers enforce what tok
     source_sensitive_scope,
 )
 
+# The names the schema declares live with the resolvers (`resolvers.scopes`); one vocabulary.
+from sources.config import is_graphql_name
+
 __all__ = ["AUDIT_READ", "BASE_SCOPES", "LEDGER_POST", "LEDGER_READ", "STATISTICAL_READ"]
 
 # A source system's name is a GraphQL name, as in sources.config: letters, digits and _,
 # not starting with a digit or __.
-_SYSTEM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), tokens separated by one SP.
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 # A refused token is named in messages; bound what an attacker can put into a log line.
@@ -53,7 +54,7 @@ def _shown(token: str) -> str:
 
 
 def is_system_name(name: object) -> bool:
-    return isinstance(name, str) and bool(_SYSTEM.fullmatch(name)) and not name.startswith("__")
+    return is_graphql_name(name)  # as the sources config names systems
 
 
 def known_scopes(systems: Iterable[str]) -> frozenset[str]:
