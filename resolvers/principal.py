@@ -20,8 +20,13 @@ class Principal:
         subject: who the caller is (a user or client name), for logs and audit.
         entity: the one entity every ledger read and write is confined to.
         scopes: the OAuth scopes granted for this request.
+        client_id: the integration client that sent the request (rate limits, audit), or
+            None when no client stands behind it.
+        username: the entity's web-services user the client acts as (audit), or None.
     """
 
     subject: str
     entity: EntityInfo
     scopes: frozenset[str]
+    client_id: str | None = None
+    username: str | None = None

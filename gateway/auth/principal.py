@@ -186,6 +186,8 @@ class BearerPrincipalResolver:
                 currency_scale(actor.entity_currency),
             ),
             scopes=claims.scopes & actor.client_scopes & actor.role_scopes,
+            client_id=actor.client_id,
+            username=actor.username,
         )
 
     # --- the token -------------------------------------------------------------------------
