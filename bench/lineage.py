@@ -355,7 +355,24 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
 
+async def demo_auditor(db: Path) -> tuple[str, str]:
+    """The demo's auditor client in the bench ledger, with a fresh secret."""
+    from gateway.cli import DEMO_SYSTEMS
+    from gateway.demo.clients import provision_demo_clients
+    from ledger.migrate import upgrade
+    from ledger.store import LedgerDatabase
+
+    database = LedgerDatabase.from_url(f"sqlite:///{db}")
+    try:
+        await upgrade(database.engine)
+        [auditor] = [c for c in await provision_demo_clients(database, DEMO_SYSTEMS) if c.role == "auditor"]
+        return auditor.client_id, auditor.secret
+    finally:
+        await database.dispose()
+
+
 async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, str]]:
+    from bench.credentials import bench_key_file
     from gateway.app import create_app
     from gateway.config import Settings
     from gateway.demo.sources import DEMO_SOURCES_FILE, demo_credentials, relocate
@@ -365,8 +382,12 @@ async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, s
     scale = json.loads(db.with_name(db.name + ".json").read_text())["scale"]
     gateway_secrets, service_secrets = demo_credentials()
     rows: list[tuple[str, str, str, str]] = []
-    settings = Settings(database_url=f"sqlite:///{db}", graphiql=False, insecure_dev=True)
-    headers = {"X-Ledgergate-Entity": ENTITY}
+    settings = Settings(
+        database_url=f"sqlite:///{db}", graphiql=False, secrets_key_file=bench_key_file(db)
+    )
+    # As the demo's auditor (it reads everything), with a token from the gateway itself.
+    auditor = await demo_auditor(db)
+    headers: dict[str, str] = {}
     query = lineage_query()
     ledger_only = lineage_query(with_records=False)
 
@@ -385,6 +406,11 @@ async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, s
             # 1. The lineage query, gateway vs the ideal client.
             catalog = await open_catalog(config, secrets=gateway_secrets)
             async with serving(create_app(settings, sources=catalog)) as url:
+                form = {"grant_type": "client_credentials", "entity": ENTITY}
+                issued = await client.post(url + "/oauth/token", data=form, auth=auditor)
+                issued.raise_for_status()
+                headers["Authorization"] = f"Bearer {issued.json()['access_token']}"
+
                 async def ask(text: str) -> dict:
                     response = await client.post(url + "/graphql", json={"query": text}, headers=headers)
                     response.raise_for_status()

@@ -1,27 +1,56 @@
 """Run one benchmark server in its own process:
-`python -m bench.serve gateway|gateway-oauth|baseline DB PORT ENTITY`."""
+`python -m bench.serve gateway|gateway-open|baseline DB PORT ENTITY`.
+
+- `gateway`: as `ledgergate serve` runs it: bearer tokens (RS256 verification, the actor
+  cache) and field-scope checks; the secrets key comes from LEDGERGATE_SECRETS_KEY.
+- `gateway-open`: the same app with authentication taken out, for `bench.auth` only: every
+  request acts for ENTITY with every scope (`OpenPrincipal`, injected through
+  `create_app(principals=...)`; the gateway itself has no such mode). The difference between
+  the two is what the security layer costs.
+- `baseline`: the hand-written Starlette endpoints of `bench.baseline`.
+"""
 
 import sys
 
 import uvicorn
 
 
+class OpenPrincipal:
+    """Benchmark only: one fixed principal, no token."""
+
+    def __init__(self, db, entity: str):
+        self.db, self.entity, self._principal = db, entity, None
+
+    async def principal(self, headers):
+        if self._principal is None:
+            from sqlalchemy import select
+
+            from gateway.auth.scopes import known_scopes
+            from ledger.model import Entity
+            from ledger.money import currency_scale
+            from ledger.tenancy import ALL_ENTITIES
+            from resolvers.principal import EntityInfo, Principal
+
+            async with self.db.session(None) as session:
+                e = await session.scalar(
+                    select(Entity).where(Entity.code == self.entity).execution_options(**ALL_ENTITIES)
+                )
+            info = EntityInfo(e.id, e.code, e.name, e.base_currency, currency_scale(e.base_currency))
+            self._principal = Principal("bench", info, known_scopes([]))
+        return self._principal
+
+
 def main() -> None:
     kind, db_path, port, entity = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     url = f"sqlite:///{db_path}"
-    if kind == "gateway":
+    if kind in ("gateway", "gateway-open"):
         from gateway.app import create_app
         from gateway.config import Settings
+        from ledger.store import LedgerDatabase
 
-        # The ledger is measured here, not authentication: the development principal.
-        app = create_app(Settings(database_url=url, graphiql=False, insecure_dev=True))
-    elif kind == "gateway-oauth":
-        from gateway.app import create_app
-        from gateway.config import Settings
-
-        # Bearer tokens and scope checks, as `ledgergate serve` runs (the secrets key is in
-        # the environment).
-        app = create_app(Settings(database_url=url, graphiql=False))
+        db = LedgerDatabase.from_url(url)
+        principals = OpenPrincipal(db, entity) if kind == "gateway-open" else None
+        app = create_app(Settings(database_url=url, graphiql=False), db=db, principals=principals)
     else:
         from bench.baseline import create_baseline_app
 

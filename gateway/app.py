@@ -19,7 +19,6 @@ from .auth.principal import BearerPrincipalResolver
 from .auth.scopes import known_scopes
 from .auth.server import OAuthEndpoints
 from .config import Settings
-from .dev_principal import DevPrincipalResolver
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
 from .secrets import SecretsError, configured_key
@@ -69,9 +68,8 @@ def create_app(
 
     Who a /graphql request acts as (`principals`, an object with `async principal(headers)`;
     None: the default): the bearer tokens of that authorization server
-    (`gateway.auth.principal.BearerPrincipalResolver`) — without the secrets key every
-    request is then 503 — or, only when `settings.insecure_dev` is set, the insecure
-    development principal (`gateway.dev_principal`).
+    (`gateway.auth.principal.BearerPrincipalResolver`); without the secrets key every
+    request is then 503. There is no unauthenticated mode.
     """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
@@ -79,19 +77,15 @@ def create_app(
     schema = build_schema(catalog, settings.introspection)
     oauth = _oauth_endpoints(settings, database, catalog)
     if principals is None:
-        if settings.insecure_dev:
-            log.warning("INSECURE: /graphql uses the development principal (--insecure-dev)")
-            principals = DevPrincipalResolver(database)
-        else:
-            principals = BearerPrincipalResolver(
-                database,
-                oauth.keys,
-                issuer=settings.issuer,
-                audience=settings.oauth.audience,
-                unavailable_message=(
-                    "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
-                ),
-            )
+        principals = BearerPrincipalResolver(
+            database,
+            oauth.keys,
+            issuer=settings.issuer,
+            audience=settings.oauth.audience,
+            unavailable_message=(
+                "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
+            ),
+        )
     endpoint = GraphQLEndpoint(
         schema,
         database,

@@ -168,6 +168,21 @@ def _demo_scale(path: Path, asked: float | None) -> float:
     return built
 
 
+async def _demo_clients(settings: Settings, systems) -> list:
+    from ledger.store import LedgerDatabase
+
+    from .auth.identities import IdentityError
+    from .demo.clients import provision_demo_clients
+
+    db = LedgerDatabase.from_url(settings.database_url)
+    try:
+        return await provision_demo_clients(db, systems)
+    except IdentityError as error:
+        raise ConfigError(str(error)) from None
+    finally:
+        await db.dispose()
+
+
 async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
     from sources.demo.generate import generate_world
 
@@ -183,12 +198,17 @@ async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
             raise ConfigError(
                 f"cannot start the demo source systems (ports 8101-8105): {error}"
             ) from None
+        clients = await _demo_clients(settings, catalog.sources)
+        base = f"http://{settings.host}:{settings.port}"
         listing = "\n".join(f"  {name:<6}    {running.url(name)}" for name in running.sources)
+        print("\n".join(client.line() for client in clients), flush=True)
+        example = clients[0]
         print(
-            f"ledgergate demo (insecure development mode: pick the company with the "
-            f"X-Ledgergate-Entity header)\n"
-            f"  GraphiQL: http://{settings.host}:{settings.port}/graphiql\n"
-            f"  GraphQL:  http://{settings.host}:{settings.port}/graphql\n"
+            f"ledgergate demo: every request needs a bearer token of one of the clients above\n"
+            f"  token:    curl -s -u {example.client_id}:{example.secret} "
+            f"-d grant_type=client_credentials -d entity=SOFTCO {base}/oauth/token\n"
+            f"  GraphiQL: {base}/graphiql (paste the token into the Headers tab)\n"
+            f"  GraphQL:  {base}/graphql\n"
             f"source systems:\n{listing}",
             file=sys.stderr,
         )
@@ -205,10 +225,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         scale = 1.0 if args.scale is None else args.scale
         asyncio.run(_build_demo(path, scale))
         _demo_meta(path).write_text(json.dumps({"seed": DEMO_SEED, "scale": scale}) + "\n")
+    from .secrets import key_file_beside
+
     scale = _demo_scale(path, args.scale)
-    # Still the development principal: the demo's clients and roles come in a later step.
     settings = Settings(
-        database_url=f"sqlite:///{path}", host=args.host, port=args.port, insecure_dev=True
+        database_url=f"sqlite:///{path}", host=args.host, port=args.port,
+        # Beside the ledger: it seals the ledger's token signing keys.
+        secrets_key_file=key_file_beside(path),
     )
     asyncio.run(_upgrade(settings.database_url))
     asyncio.run(_run_demo(settings, scale, path.with_name(path.stem + "-pos.db")))
@@ -234,19 +257,16 @@ def cmd_demo_source(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the configured ledger: /graphql takes the bearer tokens of the built-in
     authorization server, which needs the secrets key (its signing keys are encrypted with
-    it); `--insecure-dev` uses the development principal instead."""
+    it)."""
     from .secrets import KEY_ENV, KEYGEN_HINT, configured_key
 
     settings = load_settings(Path(args.config) if args.config else None)
-    settings = replace(
-        settings, host=args.host or settings.host, port=args.port or settings.port,
-        insecure_dev=bool(args.insecure_dev),
-    )
-    if not settings.insecure_dev and configured_key(settings.secrets_key_file) is None:
+    settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
+    if configured_key(settings.secrets_key_file) is None:
         raise ConfigError(
             "serve: /graphql takes bearer tokens, whose signing keys need the secrets key, but "
             f"none is configured: set {KEY_ENV} or [secrets] key_file in the gateway config "
-            f"({KEYGEN_HINT}); or run with --insecure-dev (INSECURE: no authentication)"
+            f"({KEYGEN_HINT})"
         )
     if problem := asyncio.run(_schema_is_current(settings.database_url)):
         print(f"ledgergate serve: {problem}", file=sys.stderr)
@@ -507,6 +527,19 @@ def cmd_clients_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clients_reset_secret(args: argparse.Namespace) -> int:
+    from .auth.identities import reset_client_secret
+
+    client, secret = _identities(args, reset_client_secret, args.client_id)
+    print(f"client_id={client.client_id} client_secret={secret}")
+    print(
+        f"new secret for client {client.client_id} ({client.name}), shown only now; the old "
+        "secret no longer works (tokens already issued do until they expire)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     from .auth.identities import add_user
 
@@ -596,6 +629,11 @@ def _add_identity_commands(commands) -> None:
         clients_commands, "disable", cmd_clients_disable, "disable a client; its tokens are refused"
     )
     client_disable.add_argument("client_id", metavar="CLIENT_ID")
+    client_reset = command(
+        clients_commands, "reset-secret", cmd_clients_reset_secret,
+        "give a client a new secret (printed only this once); the old one stops working",
+    )
+    client_reset.add_argument("client_id", metavar="CLIENT_ID")
 
     users = commands.add_parser("users", help="web-services users of an entity, with a role")
     users_commands = users.add_subparsers(dest="users_command", required=True)
@@ -641,10 +679,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="TOML configuration file")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument(
-        "--insecure-dev", action="store_true",
-        help="INSECURE: no bearer tokens; any caller picks its entity with a header and holds every scope",
-    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database administration")

@@ -53,11 +53,9 @@ class Settings:
             keep to before it runs (depth, aliases, tokens, estimated cost; `resolvers.limits`).
         max_body_bytes: largest request body accepted.
         sources_file: the sources config (`sources.config`): which systems to federate.
-        secrets_key_file: the key file that decrypts the stored credentials of source
-            systems (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY` takes precedence.
-        insecure_dev: INSECURE: /graphql uses the development principal (any caller picks
-            its entity with a header and holds every scope) instead of bearer tokens. Only
-            `ledgergate serve --insecure-dev`, the demo and tests set it; no config file can.
+        secrets_key_file: the key file that encrypts the stored credentials of source
+            systems and the token signing keys (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY`
+            takes precedence.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -70,7 +68,6 @@ class Settings:
     sources_file: Path | None = None
     secrets_key_file: Path | None = None
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
-    insecure_dev: bool = False
 
     @property
     def issuer(self) -> str:

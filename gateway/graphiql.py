@@ -8,10 +8,11 @@ production builds, copied unmodified from the npm registry (versions, checksums
 and licenses in ``LICENSES.md`` there). The CSS embeds its fonts as ``data:``
 URIs, so the page makes no request other than to this server.
 
-The page enables GraphiQL's headers editor, which is where an
-``Authorization: Bearer ...`` or ``X-Ledgergate-Entity`` header is pasted (as
-JSON); ``createFetcher`` sends them with every request on top of its own
-``headers``, and the browser keeps them in local storage between visits.
+The page enables GraphiQL's headers editor, prefilled with an
+``Authorization: Bearer`` header where a person pastes an access token from
+``/oauth/token`` (as JSON); ``createFetcher`` sends the headers with every request on
+top of its own ``headers``, and the browser keeps them in local storage between
+visits.
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ GRAPHIQL_STATIC_DIR: Path = Path(__file__).resolve().parent / "static" / "graphi
 # What a first-time visitor sees: a GL summary drilling down to its transactions and on
 # to the live records in the systems they came from.
 DEFAULT_QUERY = """\
-# Pick the company with the X-Ledgergate-Entity header (Headers tab below).
+# Paste an access token into the Headers tab below. Get one from this server's
+# /oauth/token with a client's id and secret (`ledgergate demo` prints its clients'):
+#   curl -s -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials \\
+#        -d entity=SOFTCO <this server>/oauth/token
+# The token names the company it acts for.
 query TrialBalanceByDepartment {
   entity { code name baseCurrency }
   trialBalance(from: "2026-01-01", to: "2026-03-31", groupBy: [DEPARTMENT]) {
@@ -49,6 +54,8 @@ query TrialBalanceByDepartment {
   }
 }
 """
+
+DEFAULT_HEADERS = '{\n  "Authorization": "Bearer PASTE-AN-ACCESS-TOKEN-HERE"\n}\n'
 
 _PAGE = """\
 <!doctype html>
@@ -76,6 +83,7 @@ _PAGE = """\
         React.createElement(GraphiQL, {{
           fetcher,
           defaultQuery: {query},
+          defaultHeaders: {headers},
           isHeadersEditorEnabled: true,
           shouldPersistHeaders: true,
           defaultEditorToolsVisibility: "headers",
@@ -98,6 +106,7 @@ def graphiql_html(endpoint: str = "/graphql", static_prefix: str = "/static/grap
         prefix=html.escape(static_prefix.rstrip("/"), quote=True),
         endpoint=_js(endpoint),
         query=_js(DEFAULT_QUERY),
+        headers=_js(DEFAULT_HEADERS),
     )
 
 

@@ -196,6 +196,16 @@ def write_key_file(path: Path) -> SecretsKey:
     return parse_key(text, str(path))
 
 
+def key_file_beside(path: Path, suffix: str = ".secrets.key") -> Path:
+    """The key file kept beside a local database file (the demo's, a benchmark's): created
+    (mode 0600) on first use, unless LEDGERGATE_SECRETS_KEY is set. The database's token
+    signing keys are sealed with it, so it must outlive the process."""
+    key_file = path.with_name(path.stem + suffix)
+    if not key_file.exists() and not os.environ.get(KEY_ENV):
+        write_key_file(key_file)
+    return key_file
+
+
 # --- the store -----------------------------------------------------------------------------
 
 

@@ -30,9 +30,6 @@ carrying the path (a null in a non-null field nulls its parent, per GraphQL; sen
 source fields are nullable in the SDL for that reason), and introspection shows only the
 types reachable through fields the caller may read (`build_schema(introspection="off")`
 refuses introspection instead).
-
-The development principal's scopes (`gateway.dev_principal.DEV_SCOPES`) hold every scope,
-so checks here use `scope in scopes` and `scopes.issuperset(...)` only.
 """
 
 from __future__ import annotations
@@ -99,8 +96,7 @@ STATISTICAL = requires(STATISTICAL_READ)
 
 
 def holds(scopes: frozenset[str], required: Iterable[str]) -> bool:
-    # `issuperset`, not `<=`: the development principal's "every scope" set overrides it.
-    return scopes.issuperset(required)
+    return scopes.issuperset(required)  # `required` may be any iterable
 
 
 def forbidden(where: str, missing: Iterable[str]) -> CodedError:

@@ -36,6 +36,7 @@ from ledger.reference import (
 )
 from ledger.store import LedgerDatabase, normalize_url
 from resolvers.context import Limits
+from tests.callers import GraphQLClient, key_file_for_tests, pin_actor_cache, tester_client
 
 PG_URL = os.environ.get("LEDGERGATE_TEST_DATABASE_URL")
 
@@ -136,39 +137,27 @@ async def world(db) -> World:
     return World(db, acme, beta)
 
 
-class GraphQLClient:
-    """Talks to the real Starlette app over ASGI, as a given entity."""
-
-    def __init__(self, http: httpx.AsyncClient):
-        self.http = http
-
-    async def __call__(self, query: str, variables: dict | None = None, entity: str = "ACME") -> dict:
-        response = await self.http.post(
-            "/graphql",
-            json={"query": query, "variables": variables or {}},
-            headers={"X-Ledgergate-Entity": entity},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
 def make_settings(**overrides) -> Settings:
-    """Settings for the tests' apps: the insecure development principal (the entity from
-    the X-Ledgergate-Entity header); tests/gateway/test_bearer_principal.py turns it off."""
-    return Settings(database_url="sqlite://", limits=Limits(**overrides), insecure_dev=True)
+    """Settings for the tests' apps: bearer tokens signed with keys sealed by a test secrets
+    key (`tests.callers`), limits overridden by `overrides`."""
+    return Settings(
+        database_url="sqlite://", limits=Limits(**overrides), secrets_key_file=key_file_for_tests()
+    )
 
 
 @pytest.fixture
 async def http(world) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(make_settings(), db=world.db)
+    pin_actor_cache(app)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test") as client:
         yield client
 
 
 @pytest.fixture
-def gql(http) -> GraphQLClient:
-    return GraphQLClient(http)
+async def gql(http, world) -> GraphQLClient:
+    """The tester (every scope) calling the world's app; `entity=` picks the company."""
+    return await tester_client(http, world.db)
 
 
 class StatementCounter:

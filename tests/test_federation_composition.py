@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 from sources.demo.services.hr_schema import schema as hr_schema
 
 HERE = Path(__file__).parent / "federation"

@@ -316,6 +316,26 @@ async def disable_client(db: LedgerDatabase, client_id: str) -> ClientInfo:
     return _client_info(changed)
 
 
+async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[ClientInfo, str]:
+    """A new secret for the client (returned this once, stored only as a salted hash); the
+    old secret stops working at once. Tokens already issued stay valid until they expire:
+    disable the client to cut them off."""
+    _check_client_id(client_id)
+    secret = new_client_secret()
+    secret_hash = await asyncio.to_thread(hash_secret, secret)
+    async with _transaction(db) as connection:
+        row = await _client_row(connection, client_id)
+        if row.disabled_at is not None:
+            raise IdentityError(f"client {client_id} is disabled (since {row.disabled_at})")
+        await connection.execute(
+            update(clients).where(clients.c.id == row.id).values(secret_hash=secret_hash)
+        )
+        changed = (
+            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
+        ).one()
+    return _client_info(changed), secret
+
+
 async def authenticate_client(db: LedgerDatabase, client_id: object, secret: object) -> ClientInfo | None:
     """The client if `secret` is its secret and it is not disabled, else None.
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from urllib.parse import quote_plus
 
 import httpx
 
 from gateway.config import OAuthSettings, Settings
+from tests.callers import Party
 from tests.conftest import make_settings
 
 ISSUER = "https://ledger.example.com"
@@ -19,21 +20,11 @@ AUDIENCE = "ledgergate"
 TTL = 600
 
 
-@dataclass
-class Party:
-    """An integration client's credentials."""
-
-    client_id: str
-    secret: str
-
-
-def oauth_settings(*, insecure_dev: bool = True, **limits) -> Settings:
-    """The tests' settings with the OAuth issuer, audience and token lifetime above;
-    `insecure_dev=False`: /graphql takes bearer tokens."""
+def oauth_settings(**limits) -> Settings:
+    """The tests' settings with the OAuth issuer, audience and token lifetime above."""
     return replace(
         make_settings(**limits),
         oauth=OAuthSettings(issuer=ISSUER, audience=AUDIENCE, token_ttl=TTL),
-        insecure_dev=insecure_dev,
     )
 
 

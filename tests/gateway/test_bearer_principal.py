@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -31,7 +31,6 @@ from gateway.app import create_app
 from gateway.auth import identities, keystore, tokens
 from gateway.auth.keys import generate_signing_key
 from gateway.auth.principal import BearerPrincipalResolver
-from gateway.dev_principal import DevPrincipalResolver
 from gateway.secrets import KEY_ENV, new_key_text, parse_key
 from resolvers.sources.catalog import SourceCatalog
 from tests.conftest import StatementCounter
@@ -121,7 +120,7 @@ async def bearer(world, monkeypatch) -> AsyncIterator[Bearer]:
     acme = await client("Acme reader", "ledger:read ledger:post statistical:read", "ACME", "bot")
     beta = await client("Beta poster", "ledger:read ledger:post", "BETA", "beta-bot")
 
-    app = create_app(oauth_settings(insecure_dev=False), db=db, sources=SourceCatalog())
+    app = create_app(oauth_settings(), db=db, sources=SourceCatalog())
     clock = Clock()
     app.state.principals.clock = clock
     transport = httpx.ASGITransport(app=app)
@@ -421,17 +420,14 @@ async def test_tokens_never_appear_in_logs_or_responses(bearer, caplog):
             assert signature not in caplog.text
 
 
-async def test_the_default_principal_is_the_bearer_one_and_dev_only_when_asked(world, monkeypatch):
+async def test_the_principal_is_always_the_bearer_one(world, monkeypatch):
     monkeypatch.setenv(KEY_ENV, new_key_text())
-    assert isinstance(create_app(oauth_settings(insecure_dev=False), db=world.db).state.principals,
+    assert isinstance(create_app(oauth_settings(), db=world.db).state.principals,
                       BearerPrincipalResolver)
-    assert isinstance(create_app(oauth_settings(insecure_dev=True), db=world.db).state.principals,
-                      DevPrincipalResolver)
-    chosen = DevPrincipalResolver(world.db)
-    assert create_app(oauth_settings(insecure_dev=False), db=world.db,
-                      principals=chosen).state.principals is chosen
-    # The dev principal's header does nothing for the bearer one.
-    app = create_app(oauth_settings(insecure_dev=False), db=world.db)
+    chosen = object()
+    assert create_app(oauth_settings(), db=world.db, principals=chosen).state.principals is chosen
+    # The old development principal's entity header does nothing: no unauthenticated mode.
+    app = create_app(oauth_settings(), db=world.db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.post("/graphql", json={"query": ENTITY},
                                    headers={"X-Ledgergate-Entity": "ACME"})
@@ -440,7 +436,7 @@ async def test_the_default_principal_is_the_bearer_one_and_dev_only_when_asked(w
 
 async def test_without_a_secrets_key_graphql_is_503(world, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
-    app = create_app(oauth_settings(insecure_dev=False), db=world.db)
+    app = create_app(replace(oauth_settings(), secrets_key_file=None), db=world.db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         response = await http.post("/graphql", json={"query": ENTITY},
                                    headers={"Authorization": "Bearer a.b.c"})

@@ -16,13 +16,22 @@ def test_schema_command_prints_the_demo_configurations_sdl(capsys):
     assert capsys.readouterr().out == (Path(__file__).parents[2] / "schema.graphql").read_text()
 
 
-def test_serve_without_the_insecure_dev_flag_needs_the_secrets_key(capsys, monkeypatch):
+def test_serve_needs_the_secrets_key(capsys, monkeypatch):
     monkeypatch.delenv("LEDGERGATE_SECRETS_KEY", raising=False)
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("ledgergate: serve: /graphql takes bearer tokens, whose signing keys "
-                          "need the secrets key, but none is configured: set LEDGERGATE_SECRETS_KEY")
-    assert err.rstrip().endswith("or run with --insecure-dev (INSECURE: no authentication)")
+    assert err == (
+        "ledgergate: serve: /graphql takes bearer tokens, whose signing keys need the secrets "
+        "key, but none is configured: set LEDGERGATE_SECRETS_KEY or [secrets] key_file in the "
+        "gateway config (make one with `ledgergate secrets keygen --out FILE`)\n"
+    )
+
+
+def test_there_is_no_unauthenticated_mode(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--insecure-dev"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --insecure-dev" in capsys.readouterr().err
 
 
 def test_db_upgrade_creates_the_schema(tmp_path, capsys):
@@ -58,25 +67,18 @@ def test_bad_config_files_name_the_file_and_key(tmp_path, text, fragment):
 
 
 def test_a_missing_config_file_stops_the_cli_with_a_message(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--insecure-dev", "--config",
+    result = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config",
                              str(tmp_path / "nope.toml")], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert result.returncode == 2 and "nope.toml: no such file" in result.stderr
 
 
 def test_serve_refuses_a_database_that_was_never_migrated(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("LEDGERGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
-    assert main(["serve", "--insecure-dev"]) == 2
-    assert "run `ledgergate db upgrade` first" in capsys.readouterr().err
-
-
-def test_serve_with_the_secrets_key_needs_no_insecure_dev_flag(tmp_path, capsys, monkeypatch):
     from gateway.secrets import KEY_ENV, new_key_text
 
     monkeypatch.setenv(KEY_ENV, new_key_text())
     monkeypatch.setenv("LEDGERGATE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     assert main(["serve"]) == 2  # past the key check, stopped by the schema check
-    err = capsys.readouterr().err
-    assert "run `ledgergate db upgrade` first" in err and "--insecure-dev" not in err
+    assert "run `ledgergate db upgrade` first" in capsys.readouterr().err
 
 
 def test_introspection_is_filtered_by_default_and_can_be_turned_off(tmp_path):
@@ -94,11 +96,12 @@ async def test_an_app_with_introspection_off_refuses_it_and_answers_the_rest(wor
     import httpx
 
     from gateway.app import create_app
-    from tests.conftest import GraphQLClient, make_settings
+    from tests.callers import tester_client
+    from tests.conftest import make_settings
 
     app = create_app(replace(make_settings(), introspection="off"), db=world.db)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        gql = GraphQLClient(http)
+        gql = await tester_client(http, world.db)
         refused = await gql("{ __schema { queryType { name } } }")
         assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert await gql("{ entity { code } }") == {"data": {"entity": {"code": "ACME"}}}

@@ -34,7 +34,8 @@ from resolvers.ids import global_id
 from sources.demo.generate import generate_world
 from sources.demo.records import record_url
 from sources.demo.services import SERVICES
-from tests.conftest import PG_URL, GraphQLClient, StatementCounter, fresh_database, make_settings
+from tests.callers import GraphQLClient, pin_actor_cache, provision_tester
+from tests.conftest import PG_URL, StatementCounter, fresh_database, make_settings
 from tests.support import POST, sale
 
 SEED, SCALE = 7, 0.05
@@ -250,14 +251,21 @@ AUDIT_LIMITS = {"max_aliases": 1_000, "max_cost": 10**12}
 
 async def _client(db, catalog):
     app = create_app(make_settings(**AUDIT_LIMITS), db=db, sources=catalog)
+    pin_actor_cache(app)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledgergate.test")
 
 
 @pytest.fixture(scope="module")
-async def gql(demo_db, systems):
+async def demo_tester(demo_db, systems):
+    """The tests' client (every scope, both companies) in the demo ledger."""
+    return await provision_tester(demo_db, systems[1].sources)
+
+
+@pytest.fixture(scope="module")
+async def gql(demo_db, systems, demo_tester):
     _, catalog = systems
     async with await _client(demo_db, catalog) as http:
-        yield GraphQLClient(http)
+        yield GraphQLClient(http, demo_tester)
 
 
 async def linked_line_ids(db, entity_id: int, system: str, record_type: str, record_id: str) -> set[str]:
@@ -549,8 +557,9 @@ async def test_a_link_to_a_record_that_does_not_exist_is_null_with_not_found(
             {"system": "usage", "recordType": "UsageRecord", "recordId": usage.id},
         ]},
     ]
+    party = await provision_tester(world.db, catalog.sources)
     async with await _client(world.db, catalog) as http:
-        gql = GraphQLClient(http)
+        gql = GraphQLClient(http, party)
         posted = await gql(POST, {"input": sale(lines=lines, source=None), "key": "gone"})
         assert "errors" not in posted, posted
         number = posted["data"]["postJournalEntry"]["entry"]["number"]
@@ -653,10 +662,10 @@ def _at(data, path):
     return data
 
 
-async def test_a_system_down_nulls_only_its_records(demo_db, own_systems):
+async def test_a_system_down_nulls_only_its_records(demo_db, own_systems, demo_tester):
     running, catalog = own_systems
     async with await _client(demo_db, catalog) as http:
-        gql = GraphQLClient(http)
+        gql = GraphQLClient(http, demo_tester)
         before = await gql(MONTH_WITH_RECORDS, MARCH, entity="SOFTCO")
         assert "errors" not in before, before["errors"][:3]
 

@@ -373,7 +373,7 @@ async def test_the_secret_never_appears_in_logs_or_responses(oauth, caplog):
 
 async def test_without_a_secrets_key_the_server_is_unavailable(world, monkeypatch):
     monkeypatch.delenv(KEY_ENV, raising=False)
-    app = create_app(make_settings(), db=world.db)
+    app = create_app(replace(make_settings(), secrets_key_file=None), db=world.db)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test") as http:
         for response in (

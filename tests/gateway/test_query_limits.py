@@ -22,7 +22,9 @@ from resolvers.context import Limits, RequestContext
 from resolvers.errors import CodedError
 from resolvers.limits import check_limits, count_tokens
 from resolvers.sources.catalog import SourceCatalog
-from sources.base import FetchRequest, FetchResult, Source as RecordSource, collect
+from sources.base import FetchRequest, FetchResult, collect
+from sources.base import Source as RecordSource
+from tests.callers import GraphQLClient, pin_actor_cache, provision_tester
 from tests.conftest import make_settings
 from tests.record_types import sales_order
 
@@ -41,16 +43,6 @@ class CountingCrm(RecordSource):
         return collect(request, [{"id": i, "amount": "1.00", "customer_id": "C1"} for i in request.ids])
 
 
-class Client:
-    def __init__(self, http: httpx.AsyncClient):
-        self.http = http
-
-    async def __call__(self, query: str, variables: dict | None = None) -> dict:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-
 @pytest.fixture
 def crm() -> CountingCrm:
     return CountingCrm()
@@ -59,15 +51,19 @@ def crm() -> CountingCrm:
 @pytest.fixture
 async def app_with(world, crm):
     """`await app_with(**limits)`: a client of the real app with those limits and a crm."""
+    party = []
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(**limits) -> Client:
+        async def make(**limits) -> GraphQLClient:
             catalog = SourceCatalog.of({"crm": crm}, [sales_order()])
             app = create_app(make_settings(**limits), db=world.db, sources=catalog)
+            pin_actor_cache(app)
             http = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
             )
-            client = Client(http)
+            if not party:
+                party.append(await provision_tester(world.db, ["crm"]))
+            client = GraphQLClient(http, party[0])
             assert await client("{ entity { code } }") == {"data": {"entity": {"code": "ACME"}}}
             return client  # the principal's entities are cached now: no SQL before a query
 
@@ -342,8 +338,9 @@ async def test_every_limit_exceeded_is_reported(app_with, statements, crm):
 
 async def test_limits_apply_over_get_too(app_with, statements):
     client = await app_with(max_depth=3)
+    headers = await client.headers()
     statements.reset()
-    response = await client.http.get("/graphql", params={"query": nested(4)})
+    response = await client.http.get("/graphql", params={"query": nested(4)}, headers=headers)
     assert response.status_code == 200
     assert response.json() == {"errors": [refused("depth", 4, 3, "The query is 4 fields deep; the limit is 3")]}
     assert statements.count == 0

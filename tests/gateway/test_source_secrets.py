@@ -238,7 +238,7 @@ async def test_a_wrong_key_is_refused_with_the_exact_message(store, cli, monkeyp
         wrong.decrypt("crm", "api_key", blob)
 
     serve = serve_config(store, "secrets.key", sources=rest_sources("http://127.0.0.1:1"))
-    assert await cli("serve", "--insecure-dev", "--config", str(serve)) == 2
+    assert await cli("serve", "--config", str(serve)) == 2
     out = capsys.readouterr()
     assert out.err == f"ledgergate: {KEY_MISMATCH}\n"
     assert_no_value(out.out, out.err, caplog.text)
@@ -399,13 +399,13 @@ def serve_config(store: Store, *key_file: str, sources: str, port: int = 0) -> P
     return config
 
 
-async def test_serve_without_a_key_names_the_credentials_that_need_one(store, cli, capsys):
+async def test_serve_without_a_key_refuses_to_start(store, cli, capsys):
     config = serve_config(store, sources=rest_sources("http://127.0.0.1:1"))
-    assert await cli("serve", "--insecure-dev", "--config", str(config)) == 2
+    assert await cli("serve", "--config", str(config)) == 2
     assert capsys.readouterr().err == (
-        f"ledgergate: {store.folder / 'sources.toml'}: credentials 'crm' need the secrets key, "
-        "but none is configured: set LEDGERGATE_SECRETS_KEY or [secrets] key_file in the gateway "
-        "config (make one with `ledgergate secrets keygen --out FILE`)\n"
+        "ledgergate: serve: /graphql takes bearer tokens, whose signing keys need the secrets "
+        "key, but none is configured: set LEDGERGATE_SECRETS_KEY or [secrets] key_file in the "
+        "gateway config (make one with `ledgergate secrets keygen --out FILE`)\n"
     )
 
 
@@ -414,24 +414,37 @@ async def test_serve_builds_its_rest_source_with_the_decrypted_key(store, cli, c
         await create_entity(session, "ACME", "Acme Software Inc.", "USD")
         await session.commit()
     assert await cli("secrets", "set", "crm", "api_key", "--config", str(store.config), stdin=API_KEY) == 0
+    # A reader of crm's records, set up with the CLI as an operator would.
+    config_arg = ("--config", str(store.config))
+    assert await cli("roles", "add", "crm-reader", "--scopes", "source:crm:read", *config_arg) == 0
+    assert await cli("users", "add", "ACME", "bot", "--role", "crm-reader", *config_arg) == 0
+    capsys.readouterr()
+    assert await cli("clients", "add", "crm bot", "--scopes", "source:crm:read", *config_arg) == 0
+    client_id, secret = (part.split("=", 1)[1] for part in capsys.readouterr().out.split())
+    assert await cli("allow", client_id, "ACME", "--as", "bot", *config_arg) == 0
     system = RestSystem({"SO-9": {"id": "SO-9", "amount": "12.34"}}, api_key=API_KEY)
     port = free_port()
     async with serving(system.app()) as url:
         config = serve_config(store, "secrets.key", sources=rest_sources(url), port=port)
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--insecure-dev", "--config", str(config)],
+            [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={k: v for k, v in os.environ.items() if k not in (KEY_ENV, "LEDGERGATE_DATABASE_URL")},
         )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
                 await wait_until_up(http, process)
+                issued = await http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                         auth=(client_id, secret))
+                assert issued.status_code == 200, issued.text
+                bearer = {"Authorization": f"Bearer {issued.json()['access_token']}"}
                 query = (
                     '{ sourceRecord(system: "crm", recordType: "SalesOrder", recordId: "SO-9") '
                     "{ __typename ... on CrmSalesOrder { id amount } } }"
                 )
-                answer = (await http.post("/graphql", json={"query": query})).json()
-                leak = (await http.post("/graphql", json={"query": "{ __schema { types { name fields { name } } } }"})).text
+                answer = (await http.post("/graphql", json={"query": query}, headers=bearer)).json()
+                leak = (await http.post("/graphql", json={"query": "{ __schema { types { name fields { name } } } }"},
+                                        headers=bearer)).text
         finally:
             process.terminate()
             out, err = await asyncio.to_thread(process.communicate, timeout=20)
@@ -460,7 +473,7 @@ async def test_a_value_the_source_cannot_use_is_not_quoted_at_start(store, cli, 
     await cli("secrets", "set", "crm", "api_key", "--config", str(store.config), stdin=PASSWORD)
     config = serve_config(store, "secrets.key", sources=rest_sources("http://127.0.0.1:1"))
     capsys.readouterr()
-    assert await cli("serve", "--insecure-dev", "--config", str(config)) == 2
+    assert await cli("serve", "--config", str(config)) == 2
     err = capsys.readouterr().err
     assert err == (
         f"ledgergate: {store.folder / 'sources.toml'}: source 'crm': its options or credentials "

@@ -19,8 +19,10 @@ import pytest
 
 from gateway.cli import main
 from gateway.config import ConfigError, load_settings
+from gateway.secrets import new_key_text
 from ledger.reference import create_entity
 from ledger.store import LedgerDatabase
+from tests.callers import Party, provision_tester
 
 ROOT = Path(__file__).parents[2]
 MOCK_SOURCES = ROOT / "tests" / "sources" / "configs" / "mock.toml"
@@ -90,13 +92,12 @@ def set_secret(config: Path, name: str, key: str, value: str) -> None:
 def serve_config(
     tmp_path: Path, db: Path, sources: str, secrets: dict[tuple[str, str], str] | None = None
 ) -> Path:
-    """A gateway config serving `sources`; `secrets` ((name, key) → value) stored encrypted
-    under a new key file."""
+    """A gateway config serving `sources` with a new secrets key file (serve needs one: it
+    seals the token signing keys); `secrets` ((name, key) → value) stored encrypted."""
     (tmp_path / "sources.toml").write_text(sources)
     text = f'[database]\nurl = "sqlite:///{db}"\n[sources]\nfile = "sources.toml"\n'
-    if secrets is not None:
-        assert main(["secrets", "keygen", "--out", str(tmp_path / "secrets.key")]) == 0
-        text += '[secrets]\nkey_file = "secrets.key"\n'
+    assert main(["secrets", "keygen", "--out", str(tmp_path / "secrets.key")]) == 0
+    text += '[secrets]\nkey_file = "secrets.key"\n'
     config = tmp_path / "lg.toml"
     config.write_text(text)
     for (name, key), value in (secrets or {}).items():
@@ -150,7 +151,7 @@ def test_serve_stops_on_a_bad_sources_config_naming_file_system_and_problem(
 ):
     config = serve_config(tmp_path, migrated, sources, secrets)
     capsys.readouterr()
-    assert main(["serve", "--insecure-dev", "--config", str(config)]) == 2
+    assert main(["serve", "--config", str(config)]) == 2
     assert capsys.readouterr().err.strip() == f"ledgergate: {tmp_path / 'sources.toml'}: {problem}"
 
 
@@ -159,7 +160,8 @@ def test_serve_stops_when_a_subgraphs_sdl_cannot_be_read(tmp_path, migrated, cap
     config = serve_config(
         tmp_path, migrated, f'[systems.hr]\nkind = "graphql"\nurl = "http://127.0.0.1:{port}/graphql"\n'
     )
-    assert main(["serve", "--insecure-dev", "--config", str(config)]) == 2
+    capsys.readouterr()
+    assert main(["serve", "--config", str(config)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
         f"ledgergate: {tmp_path / 'sources.toml'}: source 'hr': cannot read the subgraph's SDL at "
@@ -202,28 +204,35 @@ def run():
             process.kill()
 
 
-async def add_entity(db: Path) -> None:
+async def add_entity(db: Path, systems=()) -> Party:
+    """ACME, and a client that may read everything there (the tests' tester)."""
     database = LedgerDatabase.from_url(f"sqlite:///{db}")
     try:
         async with database.session(None) as session:
             await create_entity(session, "ACME", "Acme Software Inc.", "USD")
             await session.commit()
+        return await provision_tester(database, systems)
     finally:
         await database.dispose()
 
 
 def test_serve_answers_with_records_of_its_configured_sources(tmp_path, migrated, run):
-    asyncio.run(add_entity(migrated))
+    party = asyncio.run(add_entity(migrated, ["crm"]))
     shutil.copy(MOCK_SOURCES, tmp_path / "sources.toml")
     config = tmp_path / "lg.toml"
     port = free_port()
     config.write_text(
         f'[database]\nurl = "sqlite:///{migrated}"\n[http]\nport = {port}\n[sources]\nfile = "sources.toml"\n'
     )
-    process = run("serve", "--insecure-dev", "--config", str(config))
-    wait_for(f"http://127.0.0.1:{port}/healthz", process)
+    process = run("serve", "--config", str(config), env={"LEDGERGATE_SECRETS_KEY": new_key_text()})
+    base = f"http://127.0.0.1:{port}"
+    wait_for(f"{base}/healthz", process)
+    issued = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials"},
+                        auth=(party.client_id, party.secret), timeout=10)
+    assert issued.status_code == 200, issued.text
     query = '{ sourceRecord(system: "crm", recordType: "SalesOrder", recordId: "SO-2") { __typename url ... on CrmSalesOrder { amount customerId } } }'
-    response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query}, timeout=10)
+    response = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10,
+                          headers={"Authorization": f"Bearer {issued.json()['access_token']}"})
     assert response.json() == {"data": {"sourceRecord": {
         "__typename": "CrmSalesOrder", "url": "http://crm.test/sales-orders/SO-2",
         "amount": "250.50", "customerId": "C2",

@@ -4,19 +4,16 @@ reaches a field without its scope."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import httpx
 import pytest
 
 from gateway.app import create_app
 from gateway.auth import scopes as gateway_scopes
-from gateway.dev_principal import DEV_SCOPES
-from resolvers import scopes as resolver_scopes
 from resolvers.ids import global_id
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
 from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType, Source, collect
+from tests.callers import fetch_token, provision_tester
 from tests.conftest import make_settings
 from tests.record_types import ORDERED_ON, sales_order
 from tests.support import POST, counts, sale
@@ -48,30 +45,23 @@ class FakeSource(Source):
         return collect(request, [self.rows[i] for i in request.ids if i in self.rows])
 
 
-class ScopedPrincipals:
-    """The app's own principal, with the scopes named by the test's X-Test-Scopes header."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def principal(self, headers):
-        found = await self.inner.principal(headers)
-        wanted = headers.get("x-test-scopes")
-        if wanted is None:
-            return found
-        return dataclasses.replace(found, scopes=frozenset(wanted.split()))
-
-
 class Client:
-    def __init__(self, http):
+    """The tester (allowed every scope) with a token for exactly `scopes`, from the app's
+    own /oauth/token; None: every scope."""
+
+    def __init__(self, http, party):
         self.http = http
+        self.party = party
+        self.tokens: dict[frozenset[str] | None, str] = {}
 
     async def __call__(self, query, variables=None, scopes=None):
-        headers = {"X-Ledgergate-Entity": "ACME"}
-        if scopes is not None:
-            headers["X-Test-Scopes"] = " ".join(sorted(scopes))
+        assert scopes is None or scopes, "a token carries at least one scope"
+        key = None if scopes is None else frozenset(scopes)
+        if key not in self.tokens:
+            wanted = None if key is None else " ".join(sorted(key))
+            self.tokens[key] = await fetch_token(self.http, self.party, "ACME", wanted)
         response = await self.http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                        headers=headers)
+                                        headers={"Authorization": f"Bearer {self.tokens[key]}"})
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -90,17 +80,14 @@ def hr():
 @pytest.fixture
 async def app(world, crm, hr):
     catalog = SourceCatalog.of({"crm": crm, "hr": hr}, [sales_order(ORDERED_ON), EMPLOYEE])
-    app = create_app(make_settings(), db=world.db, sources=catalog)
-    [route] = [r for r in app.routes if getattr(r, "path", None) == "/graphql"]
-    endpoint = route.endpoint.__self__
-    endpoint.principals = ScopedPrincipals(endpoint.principals)
-    return app
+    return create_app(make_settings(), db=world.db, sources=catalog)
 
 
 @pytest.fixture
-async def client(app):
+async def client(app, world):
+    party = await provision_tester(world.db, ["crm", "hr"])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield Client(http)
+        yield Client(http, party)
 
 
 @pytest.fixture
@@ -150,11 +137,6 @@ async def test_every_scope_the_schema_requires_can_be_granted_to_a_token():
     assert {"ledger:read", "ledger:post", "statistical:read", "source:hr:sensitive"} <= required
 
 
-def test_the_development_principal_holds_every_scope():
-    for scope in gateway_scopes.known_scopes(["crm", "hr", "anything"]):
-        assert scope in DEV_SCOPES
-
-
 def test_the_sdl_carries_the_scopes():
     catalog = SourceCatalog.of({}, [sales_order(), EMPLOYEE])
     sdl = build_schema(catalog).as_str()
@@ -188,7 +170,7 @@ CASES = [
          {"node": {"number": "JE-0000002", "lines": [{"debit": "0.00", "quantity": None}]}}]}},
      [forbidden(["journalEntries", "edges", e, "node", "lines", i, "quantity"], STAT,
                 where="JournalLine.quantity") for e, i in ((0, 0), (0, 1), (1, 0))]),
-    ("no scope at all: the root field nulls", set(), "{ entity { code } }",
+    ("no ledger scope: the root field nulls", {CRM}, "{ entity { code } }",
      None, [forbidden(["entity"], READ, where="Query.entity")]),
     ("nullable root field: the rest arrives", {CRM},
      '{ account(code: "1100") { code } '
@@ -356,7 +338,8 @@ async def test_introspection_can_be_turned_off(world):
     from resolvers.context import RequestContext
     from resolvers.principal import EntityInfo, Principal
 
-    principal = Principal("t", EntityInfo(world.acme, "ACME", "Acme", "USD", 2), DEV_SCOPES)
+    every = gateway_scopes.known_scopes([])
+    principal = Principal("t", EntityInfo(world.acme, "ACME", "Acme", "USD", 2), every)
     result = await schema.execute("{ __schema { queryType { name } } }",
                                   context_value=RequestContext(world.db, principal))
     assert result.data is None

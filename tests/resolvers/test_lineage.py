@@ -9,7 +9,8 @@ from gateway.app import create_app
 from resolvers.sources.catalog import SourceCatalog
 from sources.base import FetchRequest, FetchResult, Source, collect
 from sources.errors import SourceUnavailable
-from tests.conftest import GraphQLClient, make_settings
+from tests.callers import tester_client
+from tests.conftest import make_settings
 from tests.record_types import ORDERED_ON, sales_order
 from tests.support import POST, sale
 
@@ -44,7 +45,7 @@ def crm():
 async def lineage(world, crm):
     app = create_app(make_settings(), db=world.db, sources=SourceCatalog.of({"crm": crm}, [SALES_ORDER]))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        yield GraphQLClient(client)
+        yield await tester_client(client, world.db, ["crm"])
 
 
 async def post_linked(gql, key, *order_ids, entity="ACME"):

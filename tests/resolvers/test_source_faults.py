@@ -23,7 +23,8 @@ from sources.base import FieldSpec, RecordType
 from sources.mock import MockSource
 from sources.resilience import CircuitState, Policy, ResilientSource
 from sources.rest import RestSource
-from tests.conftest import GraphQLClient, make_settings
+from tests.callers import GraphQLClient, tester_client
+from tests.conftest import make_settings
 from tests.record_types import ORDERED_ON, sales_order
 from tests.sources.apps.loopback import closed_port, serving
 from tests.support import POST, sale
@@ -202,7 +203,7 @@ async def gateway(world, crm_url: str, policy: Policy, **resilience) -> AsyncIte
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test") as http:
-            yield Gateway(GraphQLClient(http), crm, ap)
+            yield Gateway(await tester_client(http, world.db, catalog.sources), crm, ap)
     finally:
         await catalog.aclose()  # ASGITransport runs no lifespan
 
