@@ -22,12 +22,16 @@ from .config import Settings
 from .dev_principal import DevPrincipalResolver
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
+from .rate_limit import RateLimits
 from .secrets import SecretsError, configured_key
 
 log = logging.getLogger("ledgergate")
 
 
-def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: SourceCatalog) -> OAuthEndpoints:
+def _oauth_endpoints(
+    settings: Settings, database: LedgerDatabase, catalog: SourceCatalog,
+    rate_limits: RateLimits | None,
+) -> OAuthEndpoints:
     """The authorization server; without a usable secrets key its routes answer 503."""
     unavailable = None
     try:
@@ -45,6 +49,7 @@ def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: Sour
         known_scopes=known_scopes(catalog.sources),
         secrets_key=key,
         unavailable=unavailable,
+        rate_limits=rate_limits,
     )
 
 
@@ -72,12 +77,16 @@ def create_app(
     (`gateway.auth.principal.BearerPrincipalResolver`) — without the secrets key every
     request is then 503 — or, only when `settings.insecure_dev` is set, the insecure
     development principal (`gateway.dev_principal`).
+
+    Per-client rate limits (`[rate_limit]`, `gateway.rate_limit`) guard /graphql and
+    /oauth/token; `app.state.rate_limits` holds them (None when off), its `clock` replaceable.
     """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
     schema = build_schema(catalog, settings.introspection)
-    oauth = _oauth_endpoints(settings, database, catalog)
+    rate_limits = RateLimits.from_settings(settings.rate_limit)
+    oauth = _oauth_endpoints(settings, database, catalog, rate_limits)
     if principals is None:
         if settings.insecure_dev:
             log.warning("INSECURE: /graphql uses the development principal (--insecure-dev)")
@@ -100,6 +109,7 @@ def create_app(
         settings.max_body_bytes,
         settings.graphiql,
         catalog,
+        rate_limits=rate_limits,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -128,4 +138,5 @@ def create_app(
     app.state.schema = schema
     app.state.oauth = oauth
     app.state.principals = principals
+    app.state.rate_limits = rate_limits
     return app
