@@ -312,6 +312,10 @@ def test_gcra_is_exact_at_epoch_scale():
     assert limiter.acquire("k", now) == 9  # 60/7 s, rounded up
     assert limiter.acquire("k", now + 60 / 7 - 0.001) == 1
     assert limiter.acquire("k", now + 60) is None
+    thirds = Limiter(Rate(count=3, period=10, burst=1))  # every 3.333… s
+    assert thirds.acquire("k", now) is None
+    assert thirds.acquire("k", now) == 4  # rounded up, never down
+    assert thirds.acquire("k", now + 3) == 1
     per_second = Limiter(Rate(count=1000, period=1, burst=1))
     assert per_second.acquire("k", now) is None
     assert per_second.acquire("k", now) == 1  # a millisecond away, never 0
