@@ -21,12 +21,16 @@ from .auth.server import OAuthEndpoints
 from .config import Settings
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
+from .rate_limit import RateLimits
 from .secrets import SecretsError, configured_key
 
 log = logging.getLogger("ledgergate")
 
 
-def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: SourceCatalog) -> OAuthEndpoints:
+def _oauth_endpoints(
+    settings: Settings, database: LedgerDatabase, catalog: SourceCatalog,
+    rate_limits: RateLimits | None,
+) -> OAuthEndpoints:
     """The authorization server; without a usable secrets key its routes answer 503."""
     unavailable = None
     try:
@@ -44,6 +48,7 @@ def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: Sour
         known_scopes=known_scopes(catalog.sources),
         secrets_key=key,
         unavailable=unavailable,
+        rate_limits=rate_limits,
     )
 
 
@@ -70,12 +75,16 @@ def create_app(
     None: the default): the bearer tokens of that authorization server
     (`gateway.auth.principal.BearerPrincipalResolver`); without the secrets key every
     request is then 503. There is no unauthenticated mode.
+
+    Per-client rate limits (`[rate_limit]`, `gateway.rate_limit`) guard /graphql and
+    /oauth/token; `app.state.rate_limits` holds them (None when off), its `clock` replaceable.
     """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
     schema = build_schema(catalog, settings.introspection)
-    oauth = _oauth_endpoints(settings, database, catalog)
+    rate_limits = RateLimits.from_settings(settings.rate_limit)
+    oauth = _oauth_endpoints(settings, database, catalog, rate_limits)
     if principals is None:
         principals = BearerPrincipalResolver(
             database,
@@ -94,6 +103,7 @@ def create_app(
         settings.max_body_bytes,
         settings.graphiql,
         catalog,
+        rate_limits=rate_limits,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -122,4 +132,5 @@ def create_app(
     app.state.schema = schema
     app.state.oauth = oauth
     app.state.principals = principals
+    app.state.rate_limits = rate_limits
     return app

@@ -39,6 +39,33 @@ class OAuthSettings:
     token_ttl: int = DEFAULT_TOKEN_TTL
 
 
+# What [rate_limit] allows, and the defaults: room for dashboards, screens and scripts
+# (the README's examples, the demo) many times over, yet a runaway integration or a secret
+# guessed at speed is stopped. Ints only: the limiter's arithmetic is then exact.
+MAX_RATE = 1_000_000
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    """Per-client rate limits (`gateway.rate_limit`); over one: HTTP 429 with Retry-After.
+
+    Attributes:
+        enabled: false: nothing is limited.
+        requests_per_second: /graphql requests per integration client, on average.
+        burst: /graphql requests a client may send at once (then one per 1/rate seconds).
+        token_requests_per_minute: /oauth/token attempts per presented client id (known or
+            not, successful or not); a minute's worth may come at once.
+        token_requests_per_minute_per_address: /oauth/token attempts per remote address
+            (IPv6: per /64).
+    """
+
+    enabled: bool = True
+    requests_per_second: int = 50
+    burst: int = 100
+    token_requests_per_minute: int = 20
+    token_requests_per_minute_per_address: int = 60
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything `create_app` needs.
@@ -56,6 +83,7 @@ class Settings:
         secrets_key_file: the key file that encrypts the stored credentials of source
             systems and the token signing keys (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY`
             takes precedence.
+        rate_limit: per-client rate limits of /graphql and /oauth/token.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -68,6 +96,7 @@ class Settings:
     sources_file: Path | None = None
     secrets_key_file: Path | None = None
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @property
     def issuer(self) -> str:
@@ -101,6 +130,12 @@ def load_settings(path: Path | None = None) -> Settings:
         issuer = "https://ledger.example.com"      # default http://{host}:{port}
         audience = "ledgergate"
         token_ttl = 900                            # seconds, 60..86400
+        [rate_limit]
+        enabled = true
+        requests_per_second = 50                   # /graphql, per client
+        burst = 100
+        token_requests_per_minute = 20             # /oauth/token, per presented client id
+        token_requests_per_minute_per_address = 60 # /oauth/token, per remote address
 
     `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
     The credentials of source systems are in the database, encrypted (`gateway.secrets`).
@@ -165,7 +200,7 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources", "secrets", "oauth"}
+    known = {"database", "http", "limits", "sources", "secrets", "oauth", "rate_limit"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
@@ -196,6 +231,7 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         sources_file=_relative_path(sources, "file", path, "sources"),
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
         oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path),
+        rate_limit=_rate_limit(_section(raw, "rate_limit", path), settings.rate_limit, path),
     )
 
 
@@ -249,6 +285,31 @@ def _oauth(section: dict, default: OAuthSettings, path: Path) -> OAuthSettings:
             f"seconds, got {ttl}"
         )
     return OAuthSettings(issuer=issuer, audience=audience, token_ttl=ttl)
+
+
+_RATES = (
+    "requests_per_second",
+    "burst",
+    "token_requests_per_minute",
+    "token_requests_per_minute_per_address",
+)
+
+
+def _rate_limit(section: dict, default: RateLimitSettings, path: Path) -> RateLimitSettings:
+    if unknown := set(section) - {"enabled", *_RATES}:
+        raise ConfigError(
+            f"{path}: unknown key(s) rate_limit.{sorted(unknown)}; expected enabled, "
+            + ", ".join(_RATES)
+        )
+    values = {key: _typed(section, key, int, getattr(default, key), path, "rate_limit")
+              for key in _RATES}
+    for key, value in values.items():
+        if not 1 <= value <= MAX_RATE:
+            raise ConfigError(
+                f"{path}: rate_limit.{key} must be between 1 and {MAX_RATE}, got {value}"
+            )
+    enabled = _typed(section, "enabled", bool, default.enabled, path, "rate_limit")
+    return RateLimitSettings(enabled=enabled, **values)
 
 
 def _relative_path(section: dict, key: str, path: Path, name: str) -> Path | None:

@@ -18,7 +18,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from resolvers.context import Limits, RequestContext
-from resolvers.errors import BAD_USER_INPUT, CodedError, format_error, limit_exceeded
+from resolvers.errors import BAD_USER_INPUT, RATE_LIMITED, CodedError, format_error, limit_exceeded
+
+from .rate_limit import RateLimited, RateLimits
 
 log = logging.getLogger("ledgergate.http")
 
@@ -56,9 +58,11 @@ def _json_param(raw: str | None, name: str) -> Any:
 
 class GraphQLEndpoint:
     def __init__(
-        self, schema, db, principals, limits: Limits, max_body_bytes: int, graphiql: bool, sources
+        self, schema, db, principals, limits: Limits, max_body_bytes: int, graphiql: bool, sources,
+        *, rate_limits: RateLimits | None = None,
     ):
         self.schema = schema
+        self.rate_limits = rate_limits
         self.sources = sources
         self.db = db
         self.principals = principals
@@ -86,6 +90,17 @@ class GraphQLEndpoint:
                     getattr(error, "status", 401), str(error), error.extensions["code"],
                     headers=getattr(error, "headers", None),
                 ) from None
+            # Only once the caller is known: a bad token is refused above and consumes no
+            # one's budget; a limited request is refused before anything executes.
+            if self.rate_limits is not None:
+                try:
+                    self.rate_limits.graphql_request(principal.client_id)
+                except RateLimited as limited:
+                    raise RequestRejected(
+                        429, str(limited), RATE_LIMITED,
+                        headers={"Retry-After": str(limited.retry_after)},
+                        extensions={"limit": limited.limit, "retryAfter": limited.retry_after},
+                    ) from None
             return await self._execute(query, variables, operation_name, principal, allowed)
         except RequestRejected as rejected:
             return error_response(

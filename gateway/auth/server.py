@@ -49,6 +49,7 @@ from starlette.routing import Route
 
 from ledger.store import LedgerDatabase
 
+from ..rate_limit import RateLimited, RateLimits
 from ..secrets import SecretsError, SecretsKey
 from . import identities, tokens
 from .keystore import KeyRingCache
@@ -217,6 +218,16 @@ class OAuthEndpoints:
 
     Without a secrets key (nothing to encrypt the signing keys with) every route answers
     503 `temporarily_unavailable` saying so; the rest of the gateway serves as usual.
+
+    With `rate_limits` (`gateway.rate_limit`), every POST to the token endpoint counts
+    against its remote address first, then — its form read, before the secret is checked —
+    against the client id it presents; over either it is 429 with `Retry-After` and
+    `temporarily_unavailable`. RFC 6749 has no code for this at the token endpoint (§5.2);
+    `slow_down` belongs to the device flow (RFC 8628) and means "poll less often" there.
+    `temporarily_unavailable` (§4.1.2.1, registered by RFC 6749) says "try again later",
+    which is what the client must do; clients already meet it from this server (503), the
+    status and Retry-After tell them when, and a code of our own would be one no client
+    library knows.
     """
 
     def __init__(
@@ -230,8 +241,10 @@ class OAuthEndpoints:
         known_scopes: Iterable[str],
         secrets_key: SecretsKey | None,
         unavailable: str | None = None,
+        rate_limits: RateLimits | None = None,
     ):
         self.db = db
+        self.rate_limits = rate_limits
         self.issuer = issuer
         self.audience = audience
         self.token_ttl = token_ttl
@@ -294,8 +307,10 @@ class OAuthEndpoints:
             return _error("invalid_request", "the token endpoint takes POST only", 405,
                           {"Allow": "POST"})
         try:
+            self._admit_address(request)
             ring = await self._current_ring()
             form = await self._form(request)
+            self._admit_client(request, form)
             resolved = await self._resolve(request, form)
             resolved.ring = ring
         except _Refusal as refusal:
@@ -311,6 +326,27 @@ class OAuthEndpoints:
         if status == 401:
             headers["WWW-Authenticate"] = REALM
         return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+    def _admit_address(self, request: Request) -> None:
+        if self.rate_limits is None:
+            return
+        address = request.client.host if request.client else None
+        try:
+            self.rate_limits.token_attempt_from(address)
+        except RateLimited as limited:
+            log.info("token request refused: address %s over its rate limit", address)
+            raise _Refusal(_rate_limited(limited)) from None
+
+    def _admit_client(self, request: Request, form: dict[str, str]) -> None:
+        if self.rate_limits is None:
+            return
+        client_id = _presented_client_id(request, form)
+        try:
+            self.rate_limits.token_attempt_for(client_id)
+        except RateLimited as limited:
+            log.info("token request refused: client %s over its rate limit",
+                     client_id if identities.CLIENT_ID_PATTERN.fullmatch(client_id) else "-")
+            raise _Refusal(_rate_limited(limited)) from None
 
     async def _form(self, request: Request) -> dict[str, str]:
         content_type = request.headers.get("content-type", "")
@@ -428,6 +464,24 @@ class OAuthEndpoints:
         else:
             log.info("token refused: client %s, %s: %s", client, body.get("error"),
                      body.get("error_description"))
+
+
+def _presented_client_id(request: Request, form: dict[str, str]) -> str:
+    """The client id a request presents (HTTP Basic first, else the form's), "" if none can
+    be read; unlike `_credentials` it never refuses: it only names the rate-limit key."""
+    scheme, _, encoded = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return unquote_plus(decoded.partition(":")[0])
+    return form.get("client_id", "")
+
+
+def _rate_limited(limited: RateLimited) -> Response:
+    return _error("temporarily_unavailable", str(limited), 429,
+                  {"Retry-After": str(limited.retry_after)})
 
 
 def _invalid_client(description: str) -> Response:

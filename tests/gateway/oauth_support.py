@@ -1,6 +1,7 @@
 """What the tests of the authorization server and of bearer tokens share: the issuer and
 audience they configure, a client's credentials, fetching a token from `/oauth/token`, and
-forging tokens by hand (for the negative matrix)."""
+forging tokens by hand (for the negative matrix), adding a client, and an HTTP client of
+the app from a chosen remote address."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import quote_plus
 
 import httpx
 
+from gateway.auth import identities
 from gateway.config import OAuthSettings, Settings
 from tests.callers import Party
 from tests.conftest import make_settings
@@ -51,3 +53,16 @@ def b64(data: bytes) -> str:
 def segment(obj) -> str:
     """A JSON object as a compact base64url JWT segment."""
     return b64(json.dumps(obj, separators=(",", ":")).encode())
+
+
+async def add_party(db, name: str, scopes: str, entity: str, user: str) -> Party:
+    """A new integration client with `scopes`, allowed for `entity` as the existing `user`."""
+    info, secret = await identities.add_client(db, name, scopes)
+    await identities.allow(db, info.client_id, entity, user)
+    return Party(info.client_id, secret)
+
+
+def asgi_client(app, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An HTTP client of the real app over ASGI, its requests coming from `address`."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test")
