@@ -15,6 +15,7 @@ from ledger.store import LedgerDatabase
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
 
+from .auth.issuers import builtin_issuer, external_issuer
 from .auth.principal import BearerPrincipalResolver
 from .auth.scopes import known_scopes
 from .auth.server import OAuthEndpoints
@@ -38,6 +39,7 @@ def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: Sour
         unavailable = "the authorization server is not available: the secrets key cannot be read"
     return OAuthEndpoints(
         database,
+        enabled=settings.oauth.builtin,
         issuer=settings.issuer,
         audience=settings.oauth.audience,
         token_ttl=settings.oauth.token_ttl,
@@ -46,6 +48,25 @@ def _oauth_endpoints(settings: Settings, database: LedgerDatabase, catalog: Sour
         secrets_key=key,
         unavailable=unavailable,
     )
+
+
+def _trusted_issuers(settings: Settings, oauth: OAuthEndpoints) -> list:
+    """The issuers /graphql accepts tokens of: the built-in server (unless disabled) and the
+    external identity providers."""
+    trusted = [external_issuer(provider) for provider in settings.oauth.external]
+    if any(t.issuer.rstrip("/") == settings.issuer for t in trusted):
+        # `load_settings` refuses it; settings built in code (or a --port) could still.
+        raise ValueError(f"an external issuer is the built-in server's issuer {settings.issuer!r}")
+    if settings.oauth.builtin:
+        trusted.insert(0, builtin_issuer(
+            oauth.keys,
+            issuer=settings.issuer,
+            audience=settings.oauth.audience,
+            unavailable_message=(
+                "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
+            ),
+        ))
+    return trusted
 
 
 def create_app(
@@ -68,10 +89,12 @@ def create_app(
     The signing keys are loaded (the first one created) on first use and reloaded every 30 s.
 
     Who a /graphql request acts as (`principals`, an object with `async principal(headers)`;
-    None: the default): the bearer tokens of that authorization server
-    (`gateway.auth.principal.BearerPrincipalResolver`) — without the secrets key every
-    request is then 503 — or, only when `settings.insecure_dev` is set, the insecure
-    development principal (`gateway.dev_principal`).
+    None: the default): the bearer tokens of that authorization server — without the secrets
+    key its tokens are then 503 — and of the external identity providers
+    (`[[oauth.external]]`; `gateway.auth.principal.BearerPrincipalResolver`), or, only when
+    `settings.insecure_dev` is set, the insecure development principal
+    (`gateway.dev_principal`). With `[oauth] builtin = false` the authorization server's
+    routes say it is disabled and only the external providers' tokens are accepted.
     """
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
@@ -83,15 +106,7 @@ def create_app(
             log.warning("INSECURE: /graphql uses the development principal (--insecure-dev)")
             principals = DevPrincipalResolver(database)
         else:
-            principals = BearerPrincipalResolver(
-                database,
-                oauth.keys,
-                issuer=settings.issuer,
-                audience=settings.oauth.audience,
-                unavailable_message=(
-                    "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
-                ),
-            )
+            principals = BearerPrincipalResolver(database, _trusted_issuers(settings, oauth))
     endpoint = GraphQLEndpoint(
         schema,
         database,

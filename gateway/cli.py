@@ -242,7 +242,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings, host=args.host or settings.host, port=args.port or settings.port,
         insecure_dev=bool(args.insecure_dev),
     )
-    if not settings.insecure_dev and configured_key(settings.secrets_key_file) is None:
+    if (
+        not settings.insecure_dev
+        and settings.oauth.builtin  # external issuers' tokens need no key of ours
+        and configured_key(settings.secrets_key_file) is None
+    ):
         raise ConfigError(
             "serve: /graphql takes bearer tokens, whose signing keys need the secrets key, but "
             f"none is configured: set {KEY_ENV} or [secrets] key_file in the gateway config "
