@@ -19,8 +19,8 @@ A fetch: GET with a timeout, no redirects, at most `max_bytes` read; a JSON obje
 `keys` are imported one by one with joserfc, keeping only public signature keys (RSA, EC,
 OKP with a `kid`; `use` absent or `sig`; `key_ops`, if any, allowing `verify`) and skipping
 the rest (RFC 7517 §5: a key that is not understood is ignored). A response with no usable
-key counts as a failure. The URL may carry credentials (`https://user:pass@…`): logs and
-errors name it without them (`redacted`).
+key counts as a failure. The URL may carry credentials (`https://user:pass@…`): they are
+sent as HTTP Basic, and logs and errors name the URL without them (`redacted`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import json
 import logging
 import math
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from joserfc.errors import JoseError
@@ -73,6 +73,17 @@ def redacted(url: str) -> str:
     except ValueError:
         return "(an invalid URL)"
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _without_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """The URL without its user info, and that as HTTP Basic credentials: httpx logs the
+    URL of every request (INFO), so the credentials must not be in it."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    netloc = parts.netloc.rpartition("@")[2]
+    auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or ""))
+    return urlunsplit(parts._replace(netloc=netloc)), auth
 
 
 def _max_age(cache_control: str | None) -> int | None:
@@ -154,6 +165,7 @@ class JwksCache:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.transport = transport
+        self._request_url, self._auth = _without_credentials(url)
         self._keys: KeySet | None = None
         self._fetched_at = -math.inf  # when the keys were fetched
         self._age = 0.0  # and for how long they are used
@@ -227,7 +239,8 @@ class JwksCache:
             async with (
                 httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
                                   transport=self.transport) as http,
-                http.stream("GET", self.url, headers={"Accept": "application/json"}) as response,
+                http.stream("GET", self._request_url, headers={"Accept": "application/json"},
+                            auth=self._auth) as response,
             ):
                 if response.status_code != 200:
                     raise JwksError(f"HTTP {response.status_code}")
