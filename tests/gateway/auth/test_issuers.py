@@ -4,11 +4,15 @@ the resolver's refusal of an ambiguous set of issuers."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import time
 
 import pytest
+from joserfc import jws
 
 from gateway.auth import tokens
 from gateway.auth.issuers import RingKeys, TrustedIssuer
+from gateway.auth.keys import generate_signing_key
 from gateway.auth.principal import BearerPrincipalResolver
 from tests.gateway.oauth_support import segment
 
@@ -37,11 +41,21 @@ def test_an_unverified_issuer_that_cannot_be_read(token, reason):
     assert str(raised.value) == reason
 
 
-def test_a_duplicate_member_is_malformed():
+def test_a_duplicate_member_passes_the_peek_but_not_verify():
+    """The peek takes the last `iss`; `verify`'s strict decoder refuses the token."""
+    from joserfc.jwk import KeySet
+
     payload = '{"iss":"https://a/","iss":"https://b/"}'
-    token = f"{segment({'alg': 'RS256'})}.{_b64(payload)}.c2ln"
-    with pytest.raises(tokens.InvalidToken, match="^malformed$"):
-        tokens.unverified_issuer(token)
+    token = f"{segment({'alg': 'RS256', 'kid': 'k'})}.{_b64(payload)}.c2ln"
+    assert tokens.unverified_issuer(token) == "https://b/"
+    key = generate_signing_key(dt.datetime.now(dt.UTC))
+    signed = jws.serialize_compact({"alg": "RS256", "kid": key.kid}, payload.encode(), key.key,
+                                   algorithms=["RS256"])
+    assert tokens.unverified_issuer(signed) == "https://b/"
+    with pytest.raises(tokens.InvalidToken) as raised:
+        tokens.verify(signed, jwks=KeySet([key.public_key()]), issuer="https://b/",
+                      audience="x", now=time.time(), rules=tokens.ClaimRules.external())
+    assert raised.value.reason == tokens.MALFORMED
 
 
 def _b64(text: str) -> str:
