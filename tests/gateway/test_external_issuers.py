@@ -25,6 +25,7 @@ from gateway.auth import identities
 from gateway.config import ExternalIssuer, OAuthSettings
 from gateway.secrets import KEY_ENV, new_key_text
 from resolvers.sources.catalog import SourceCatalog
+from tests.conftest import StatementCounter
 from tests.gateway.idp_support import IdP, claims, closed_port_url, ec_key, rsa_key, running, sign
 from tests.gateway.oauth_support import (
     AUDIENCE,
@@ -232,12 +233,27 @@ async def test_an_invalid_provider_token_is_401_with_its_reason(external, case, 
     caplog.set_level(logging.DEBUG)
     assert await external.entity(external.okta_token()) == "ACME"  # keys loaded, as when running
     token, reason = _bad_tokens(external)[case]
+    statements = StatementCounter(external.db)
     response = await external.graphql(token, "{ entity { code } accounts { edges { node { code } } } }")
     assert_refused(response, *invalid(reason), token)
+    # Refused before any SQL: a provider's client not in its table is not even looked up.
+    assert statements.count == 0
     assert token not in caplog.text
     assert f"bearer token refused: {reason}" in caplog.text or "not one of its clients" in caplog.text
     # Only an unknown kid may fetch the keys again, and not within the refresh interval.
     assert external.okta.fetches == 1
+
+
+async def test_the_leeway_allows_that_much_clock_skew(external):
+    now = external.clock()
+    late = sign(external.keys["okta-1"], claims(OKTA, API, "okta-acme", now=now - 620, ttl=600))
+    assert await external.entity(late) == "ACME"  # expired 20 s ago; okta's leeway is 30 s
+    early = sign(external.keys["okta-1"], claims(OKTA, API, "okta-acme", now=now + 25))
+    assert await external.entity(early) == "ACME"
+    later = sign(external.keys["okta-1"], claims(OKTA, API, "okta-acme", now=now - 640, ttl=600))
+    assert_refused(await external.graphql(later), *invalid("expired"), later)
+    # entra's leeway is 60 s.
+    assert await external.entity(external.entra_token(exp=int(now) - 50)) == "ACME"
 
 
 async def test_a_token_signed_by_another_provider_with_its_issuer_is_refused(external):
