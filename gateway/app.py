@@ -15,6 +15,7 @@ from ledger.store import LedgerDatabase
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
 
+from .auth.issuers import builtin_issuer, external_issuer
 from .auth.principal import BearerPrincipalResolver
 from .auth.scopes import known_scopes
 from .auth.server import OAuthEndpoints
@@ -41,6 +42,7 @@ def _oauth_endpoints(
         unavailable = "the authorization server is not available: the secrets key cannot be read"
     return OAuthEndpoints(
         database,
+        enabled=settings.oauth.builtin,
         issuer=settings.issuer,
         audience=settings.oauth.audience,
         token_ttl=settings.oauth.token_ttl,
@@ -50,6 +52,25 @@ def _oauth_endpoints(
         unavailable=unavailable,
         rate_limits=rate_limits,
     )
+
+
+def _trusted_issuers(settings: Settings, oauth: OAuthEndpoints) -> list:
+    """The issuers /graphql accepts tokens of: the built-in server (unless disabled) and the
+    external identity providers."""
+    trusted = [external_issuer(provider) for provider in settings.oauth.external]
+    if any(t.issuer.rstrip("/") == settings.issuer for t in trusted):
+        # `load_settings` refuses it; settings built in code (or a --port) could still.
+        raise ValueError(f"an external issuer is the built-in server's issuer {settings.issuer!r}")
+    if settings.oauth.builtin:
+        trusted.insert(0, builtin_issuer(
+            oauth.keys,
+            issuer=settings.issuer,
+            audience=settings.oauth.audience,
+            unavailable_message=(
+                "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
+            ),
+        ))
+    return trusted
 
 
 def create_app(
@@ -72,9 +93,11 @@ def create_app(
     The signing keys are loaded (the first one created) on first use and reloaded every 30 s.
 
     Who a /graphql request acts as (`principals`, an object with `async principal(headers)`;
-    None: the default): the bearer tokens of that authorization server
-    (`gateway.auth.principal.BearerPrincipalResolver`); without the secrets key every
-    request is then 503. There is no unauthenticated mode.
+    None: the default): the bearer tokens of that authorization server — without the secrets
+    key its tokens are then 503 — and of the external identity providers
+    (`[[oauth.external]]`; `gateway.auth.principal.BearerPrincipalResolver`). There is no
+    unauthenticated mode. With `[oauth] builtin = false` the authorization server's routes
+    say it is disabled and only the external providers' tokens are accepted.
 
     Per-client rate limits (`[rate_limit]`, `gateway.rate_limit`) guard /graphql and
     /oauth/token; `app.state.rate_limits` holds them (None when off), its `clock` replaceable.
@@ -86,15 +109,7 @@ def create_app(
     rate_limits = RateLimits.from_settings(settings.rate_limit)
     oauth = _oauth_endpoints(settings, database, catalog, rate_limits)
     if principals is None:
-        principals = BearerPrincipalResolver(
-            database,
-            oauth.keys,
-            issuer=settings.issuer,
-            audience=settings.oauth.audience,
-            unavailable_message=(
-                "authentication is not available: " + oauth.unavailable.split(": ", 1)[-1]
-            ),
-        )
+        principals = BearerPrincipalResolver(database, _trusted_issuers(settings, oauth))
     endpoint = GraphQLEndpoint(
         schema,
         database,

@@ -262,7 +262,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(Path(args.config) if args.config else None)
     settings = replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    if configured_key(settings.secrets_key_file) is None:
+    if settings.oauth.builtin and configured_key(settings.secrets_key_file) is None:
+        # External issuers' tokens need no key of ours; the built-in server's signing keys do.
         raise ConfigError(
             "serve: /graphql takes bearer tokens, whose signing keys need the secrets key, but "
             f"none is configured: set {KEY_ENV} or [secrets] key_file in the gateway config "

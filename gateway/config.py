@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,21 +23,71 @@ DEFAULT_TOKEN_TTL = 900
 MIN_TOKEN_TTL = 60
 MAX_TOKEN_TTL = 24 * 3600
 
+# The algorithms an external issuer may sign with: asymmetric signatures only, as
+# `gateway.auth.tokens.verify` accepts (kept here so that reading the config needs no crypto).
+EXTERNAL_ALGORITHMS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519",
+)
+DEFAULT_LEEWAY = 30
+MAX_LEEWAY = 300
+DEFAULT_JWKS_REFRESH_INTERVAL = 60
+DEFAULT_JWKS_MAX_AGE = 3600
+MAX_JWKS_AGE = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class ExternalIssuer:
+    """An external identity provider whose access tokens /graphql accepts
+    (`[[oauth.external]]`; `gateway.auth.jwks`, `gateway.auth.principal`).
+
+    Attributes:
+        issuer: the exact `iss` of its tokens (an http(s) URL without query or fragment).
+        jwks_url: where its public keys are (http or https).
+        audience: the value its tokens' `aud` must be or contain.
+        clients: its client id (the `client_id` or `azp` claim) → the ledgergate client
+            (`ledgergate clients add`) a token of that client acts as. Only the clients
+            listed here: trusting an issuer does not let it speak for every integration.
+        algorithms: the `alg` values accepted (asymmetric only; default RS256).
+        leeway: clock skew allowed on exp, nbf and iat, in seconds (0..300).
+        entity_claim: the claim naming the entity, or None: the client must then be allowed
+            for exactly one entity.
+        jwks_refresh_interval: least seconds between two fetches of the JWKS (a token of an
+            unknown `kid`, a failed fetch retried), so forged kids cannot hammer the provider.
+        jwks_max_age: seconds fetched keys are trusted before they are fetched again on the
+            next token (a shorter `Cache-Control: max-age` of the response wins, down to
+            `jwks_refresh_interval`).
+    """
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    clients: dict[str, str]
+    algorithms: tuple[str, ...] = ("RS256",)
+    leeway: int = DEFAULT_LEEWAY
+    entity_claim: str | None = None
+    jwks_refresh_interval: int = DEFAULT_JWKS_REFRESH_INTERVAL
+    jwks_max_age: int = DEFAULT_JWKS_MAX_AGE
+
 
 @dataclass(frozen=True)
 class OAuthSettings:
-    """The built-in authorization server (`gateway.auth.server`).
+    """The built-in authorization server (`gateway.auth.server`) and the external issuers.
 
     Attributes:
         issuer: the `iss` of its tokens and the base of its endpoints' URLs (RFC 8414: an
             http(s) URL without query or fragment); None: `http://{host}:{port}`.
         audience: the `aud` of its tokens.
         token_ttl: lifetime of an access token in seconds (60..86400; default 15 minutes).
+        builtin: False: the built-in server issues nothing (its routes say so) and /graphql
+            accepts only the external issuers' tokens.
+        external: the external identity providers whose tokens /graphql accepts as well.
     """
 
     issuer: str | None = None
     audience: str = DEFAULT_AUDIENCE
     token_ttl: int = DEFAULT_TOKEN_TTL
+    builtin: bool = True
+    external: tuple[ExternalIssuer, ...] = ()
 
 
 # What [rate_limit] allows, and the defaults: room for dashboards, screens and scripts
@@ -130,6 +181,17 @@ def load_settings(path: Path | None = None) -> Settings:
         issuer = "https://ledger.example.com"      # default http://{host}:{port}
         audience = "ledgergate"
         token_ttl = 900                            # seconds, 60..86400
+        builtin = true                             # false: only external issuers' tokens
+        [[oauth.external]]                         # an external identity provider; repeatable
+        issuer = "https://idp.example.com/"
+        jwks_url = "https://idp.example.com/keys"
+        audience = "ledgergate"
+        clients = { "idp-client-id" = "lgc_…" }    # its client ids → ledgergate clients
+        algorithms = ["RS256"]
+        leeway = 30
+        entity_claim = "entity"                    # optional
+        jwks_refresh_interval = 60
+        jwks_max_age = 3600
         [rate_limit]
         enabled = true
         requests_per_second = 50                   # /graphql, per client
@@ -218,10 +280,12 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
     secrets = _section(raw, "secrets", path)
     if unknown := set(secrets) - {"key_file"}:
         raise ConfigError(f"{path}: unknown key(s) secrets.{sorted(unknown)}; expected key_file")
+    host = _typed(http, "host", str, settings.host, path, "http")
+    port = _typed(http, "port", int, settings.port, path, "http")
     return Settings(
         database_url=_typed(database, "url", str, settings.database_url, path, "database"),
-        host=_typed(http, "host", str, settings.host, path, "http"),
-        port=_typed(http, "port", int, settings.port, path, "http"),
+        host=host,
+        port=port,
         graphiql=_typed(http, "graphiql", bool, settings.graphiql, path, "http"),
         introspection=_introspection(http, settings.introspection, path),
         limits=_limits(limits, settings.limits, path),
@@ -230,7 +294,7 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         ),
         sources_file=_relative_path(sources, "file", path, "sources"),
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
-        oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path),
+        oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path, f"http://{host}:{port}"),
         rate_limit=_rate_limit(_section(raw, "rate_limit", path), settings.rate_limit, path),
     )
 
@@ -247,36 +311,44 @@ def _introspection(http: dict, default: str, path: Path) -> str:
     return value
 
 
-def _oauth(section: dict, default: OAuthSettings, path: Path) -> OAuthSettings:
-    if unknown := set(section) - {"issuer", "audience", "token_ttl"}:
+_OAUTH_KEYS = ("issuer", "audience", "token_ttl", "builtin", "external")
+
+
+def _http_url(value: str) -> bool:
+    """An http(s) URL with a host, without query or fragment, printable, no spaces."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and "?" not in value
+        and "#" not in value
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+def _oauth(section: dict, default: OAuthSettings, path: Path, builtin_issuer: str) -> OAuthSettings:
+    if unknown := set(section) - set(_OAUTH_KEYS):
         raise ConfigError(
-            f"{path}: unknown key(s) oauth.{sorted(unknown)}; expected issuer, audience, token_ttl"
+            f"{path}: unknown key(s) oauth.{sorted(unknown)}; expected {', '.join(_OAUTH_KEYS)}"
         )
     issuer = section.get("issuer", default.issuer)
     if issuer is not None:
         if not isinstance(issuer, str):
             raise ConfigError(f"{path}: oauth.issuer must be a string, got {issuer!r}")
-        try:
-            parts = urlsplit(issuer)
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-            or "?" in issuer
-            or "#" in issuer
-            or not issuer.isprintable()
-            or " " in issuer
-        ):
+        if not _http_url(issuer):
             raise ConfigError(
                 f"{path}: oauth.issuer must be an http(s) URL without query or fragment "
                 f"(RFC 8414), got {issuer!r}"
             )
     audience = _typed(section, "audience", str, default.audience, path, "oauth")
-    if not audience or not audience.isprintable() or audience != audience.strip():
+    if not _name_like(audience):
         raise ConfigError(f"{path}: oauth.audience must be a non-empty string, got {audience!r}")
     ttl = _typed(section, "token_ttl", int, default.token_ttl, path, "oauth")
     if not MIN_TOKEN_TTL <= ttl <= MAX_TOKEN_TTL:
@@ -284,7 +356,139 @@ def _oauth(section: dict, default: OAuthSettings, path: Path) -> OAuthSettings:
             f"{path}: oauth.token_ttl must be between {MIN_TOKEN_TTL} and {MAX_TOKEN_TTL} "
             f"seconds, got {ttl}"
         )
-    return OAuthSettings(issuer=issuer, audience=audience, token_ttl=ttl)
+    builtin = _typed(section, "builtin", bool, default.builtin, path, "oauth")
+    tables = section.get("external", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: oauth.external must be tables: [[oauth.external]]")
+    own = (issuer or builtin_issuer).rstrip("/")
+    external: list[ExternalIssuer] = []
+    for index, table in enumerate(tables):
+        entry = _external(table, f"oauth.external[{index}]", path)
+        if entry.issuer.rstrip("/") == own:
+            raise ConfigError(
+                f"{path}: oauth.external[{index}].issuer is the built-in server's issuer "
+                f"{own!r}; an external issuer must differ from it"
+            )
+        if any(e.issuer.rstrip("/") == entry.issuer.rstrip("/") for e in external):
+            raise ConfigError(
+                f"{path}: oauth.external[{index}].issuer {entry.issuer!r} is configured twice; "
+                "issuers must be distinct"
+            )
+        external.append(entry)
+    if not builtin and not external:
+        raise ConfigError(
+            f"{path}: oauth.builtin = false needs at least one [[oauth.external]] issuer, or "
+            "no token could ever be accepted"
+        )
+    return OAuthSettings(issuer=issuer, audience=audience, token_ttl=ttl, builtin=builtin,
+                         external=tuple(external))
+
+
+_EXTERNAL_KEYS = (
+    "issuer", "jwks_url", "audience", "clients", "algorithms", "leeway", "entity_claim",
+    "jwks_refresh_interval", "jwks_max_age",
+)
+_EXTERNAL_REQUIRED = ("issuer", "jwks_url", "audience", "clients")
+# The registered claims (RFC 7519 §4.1) and those the client id and scopes come from: an
+# entity claim can be none of them.
+_NOT_ENTITY_CLAIMS = frozenset({
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "azp", "scope", "scp",
+})
+_CLIENT_ID = re.compile(r"lgc_[A-Za-z0-9_-]{16}")  # as `ledgergate clients add` makes them
+
+
+def _name_like(value: str) -> bool:
+    return bool(value) and value.isprintable() and value == value.strip()
+
+
+def _external(table: dict, name: str, path: Path) -> ExternalIssuer:
+    if unknown := set(table) - set(_EXTERNAL_KEYS):
+        raise ConfigError(
+            f"{path}: unknown key(s) {name}.{sorted(unknown)}; expected {', '.join(_EXTERNAL_KEYS)}"
+        )
+    if missing := [key for key in _EXTERNAL_REQUIRED if key not in table]:
+        raise ConfigError(f"{path}: {name} needs {', '.join(missing)}")
+    issuer = _typed(table, "issuer", str, None, path, name)
+    if not _http_url(issuer):
+        raise ConfigError(
+            f"{path}: {name}.issuer must be an http(s) URL without query or fragment, "
+            f"got {issuer!r}"
+        )
+    jwks_url = _typed(table, "jwks_url", str, None, path, name)
+    try:
+        jwks_parts = urlsplit(jwks_url)
+        jwks_parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        jwks_parts = None
+    if (
+        jwks_parts is None
+        or jwks_parts.scheme not in ("http", "https")
+        or not jwks_parts.hostname
+        or not jwks_url.isprintable()
+        or " " in jwks_url
+    ):
+        # Not echoed: the URL may carry credentials.
+        raise ConfigError(f"{path}: {name}.jwks_url must be an http(s) URL")
+    audience = _typed(table, "audience", str, None, path, name)
+    if not _name_like(audience):
+        raise ConfigError(f"{path}: {name}.audience must be a non-empty string, got {audience!r}")
+    clients = table["clients"]
+    if not isinstance(clients, dict) or not clients:
+        raise ConfigError(
+            f"{path}: {name}.clients must be a table of the issuer's client ids to ledgergate "
+            'client ids, e.g. { "idp-client" = "lgc_…" }'
+        )
+    for external_id, client_id in clients.items():
+        if not _name_like(external_id):
+            raise ConfigError(f"{path}: {name}.clients: {external_id!r} is not a client id")
+        if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
+            raise ConfigError(
+                f"{path}: {name}.clients.{external_id} must be a ledgergate client id "
+                "(lgc_ and 16 letters, digits, '_' or '-', as `ledgergate clients add` printed)"
+            )
+    algorithms = table.get("algorithms", ["RS256"])
+    if (
+        not isinstance(algorithms, list)
+        or not algorithms
+        or not all(a in EXTERNAL_ALGORITHMS for a in algorithms)
+    ):
+        raise ConfigError(
+            f"{path}: {name}.algorithms must be a non-empty list of {', '.join(EXTERNAL_ALGORITHMS)} "
+            f"(asymmetric signatures only), got {algorithms!r}"
+        )
+    leeway = _typed(table, "leeway", int, DEFAULT_LEEWAY, path, name)
+    if not 0 <= leeway <= MAX_LEEWAY:
+        raise ConfigError(
+            f"{path}: {name}.leeway must be between 0 and {MAX_LEEWAY} seconds, got {leeway}"
+        )
+    entity_claim = table.get("entity_claim")
+    if entity_claim is not None and (
+        not isinstance(entity_claim, str)
+        or not _name_like(entity_claim)
+        or entity_claim in _NOT_ENTITY_CLAIMS
+    ):
+        raise ConfigError(
+            f"{path}: {name}.entity_claim must name a claim other than "
+            f"{', '.join(sorted(_NOT_ENTITY_CLAIMS))}, got {entity_claim!r}"
+        )
+    interval = _typed(
+        table, "jwks_refresh_interval", int, DEFAULT_JWKS_REFRESH_INTERVAL, path, name
+    )
+    if not 1 <= interval <= 3600:
+        raise ConfigError(
+            f"{path}: {name}.jwks_refresh_interval must be between 1 and 3600 seconds, got {interval}"
+        )
+    max_age = _typed(table, "jwks_max_age", int, DEFAULT_JWKS_MAX_AGE, path, name)
+    if not interval <= max_age <= MAX_JWKS_AGE:
+        raise ConfigError(
+            f"{path}: {name}.jwks_max_age must be between jwks_refresh_interval ({interval}) and "
+            f"{MAX_JWKS_AGE} seconds, got {max_age}"
+        )
+    return ExternalIssuer(
+        issuer=issuer, jwks_url=jwks_url, audience=audience, clients=dict(clients),
+        algorithms=tuple(dict.fromkeys(algorithms)), leeway=leeway, entity_claim=entity_claim,
+        jwks_refresh_interval=interval, jwks_max_age=max_age,
+    )
 
 
 _RATES = (

@@ -1,22 +1,30 @@
-"""Who a /graphql request acts as: the bearer token of the built-in authorization server.
+"""Who a /graphql request acts as: a bearer token of a trusted issuer — the built-in
+authorization server or a configured external identity provider (`gateway.auth.issuers`).
 
 `BearerPrincipalResolver.principal(headers)`:
 
 1. the `Authorization: Bearer <token>` header (RFC 6750 §2.1): none, or another scheme, is
    401 with `WWW-Authenticate: Bearer realm="ledgergate"` and no error code;
-2. `tokens.verify` against the gateway's key ring (the `KeyRingCache` the token endpoint
-   signs with; an unknown `kid` reloads the ring once, at most every `key_refresh` seconds,
-   so a key rotated by another process is picked up): any failure is 401 with
-   `error="invalid_token"` and the verifier's short reason;
-3. the actor (`identities.actor(db, client_id, entity)`), cached per (client_id, entity)
-   for at most `actor_ttl` seconds (default 5): disabling the client, deactivating the user,
-   taking the client off the entity's allow-list or changing the role's scopes takes effect
-   on the tokens already issued within that time, not at their expiry. A refusal is 401
-   `invalid_token` with a short reason; the token's `sub` must still be the user the client
-   acts as there.
+2. the issuer: with one trusted issuer, that one; with several, the one whose issuer is the
+   token's `iss`, read from the unverified payload only to choose (`verify` then checks it
+   exactly); none is 401 "wrong issuer";
+3. `tokens.verify` with that issuer's keys and rules. An unknown `kid` reloads its keys
+   (the built-in key ring, at most every 5 s, for a key rotated by another process; a
+   provider's JWKS, at most every `jwks_refresh_interval`) and verifies once more. Any
+   failure is 401 with `error="invalid_token"` and the verifier's short reason; keys that
+   cannot be had (no secrets key; a provider never reached) are 503 with Retry-After;
+4. the client: the token's own (built-in), or the ledgergate client the issuer's `clients`
+   table maps the provider's client id to (else 401 "unknown client");
+5. the actor (`identities.actor(db, client_id, entity)`; entity None: the one the client is
+   allowed for), cached per (client_id, entity) for at most `actor_ttl` seconds (default 5):
+   disabling the client, deactivating the user, taking the client off the entity's
+   allow-list or changing the role's scopes takes effect on the tokens already issued within
+   that time, not at their expiry. A refusal is 401 `invalid_token` with a short reason; a
+   built-in token's `sub` must still be the user the client acts as there.
 
-The principal: subject `client_id/username`, the actor's entity, and the token's scopes ∩
-the client's ∩ the role's as they are now.
+The principal: the actor's entity, client and user, and the token's scopes ∩ the client's ∩
+the role's as they are now; its subject is `client_id/username` for a built-in token and
+`<issuer>#<sub>` for an external one (the provider's subject, for audit).
 
 No token ever reaches a log line, a message or a response: the reasons come from a fixed
 list (`tokens.REASONS` and `REFUSED` here). Failures are logged at INFO with the reason and,
@@ -29,7 +37,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,15 +47,13 @@ from ledger.store import LedgerDatabase
 from resolvers.errors import UNAUTHENTICATED, CodedError
 from resolvers.principal import EntityInfo, Principal
 
-from ..secrets import SecretsError
 from . import identities, tokens
-from .keystore import KeyRingCache
+from .issuers import KeysUnavailable, TrustedIssuer
 
 log = logging.getLogger("ledgergate.auth")
 
 REALM = "ledgergate"
 DEFAULT_ACTOR_TTL = 5.0
-DEFAULT_KEY_REFRESH = 5.0
 MAX_CACHED_ACTORS = 10_000
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -57,8 +63,9 @@ REFUSED = {
     "unknown_client": "unknown client",
     "client_disabled": "client disabled",
     "not_allowed": "client not allowed for the entity",
-    "no_entity": "client not allowed for the entity",
-    "several_entities": "client not allowed for the entity",
+    # Only for tokens that name no entity (an external issuer without an entity claim):
+    "no_entity": "client not allowed for any entity",
+    "several_entities": "client allowed for several entities, and the token names none",
     "user_deactivated": "user deactivated",
 }
 USER_CHANGED = "the client no longer acts as the token's user"
@@ -101,8 +108,8 @@ def invalid_token(reason: str) -> AuthenticationFailed:
     )
 
 
-def unavailable(message: str) -> AuthenticationFailed:
-    return AuthenticationFailed(message, status=503, headers={"Retry-After": "30"})
+def unavailable(message: str, retry_after: int = 30) -> AuthenticationFailed:
+    return AuthenticationFailed(message, status=503, headers={"Retry-After": str(retry_after)})
 
 
 def bearer_token(headers) -> str:
@@ -128,59 +135,57 @@ class _Cached:
 
 
 class BearerPrincipalResolver:
-    """Bearer tokens of the built-in authorization server → Principal.
+    """Bearer tokens of the trusted issuers → Principal.
 
     Args:
         db: the ledger database (the identities live there).
-        keys: the key ring the token endpoint signs with (`OAuthEndpoints.keys`), or None
-            when there is no secrets key: every request is then 503.
-        issuer, audience: what `iss` and `aud` must be.
+        issuers: the issuers whose tokens are accepted (`issuers.builtin_issuer`,
+            `issuers.external_issuer`), of distinct `iss`; at least one.
         actor_ttl: seconds an actor lookup is reused (0: never).
-        key_refresh: least seconds between ring reloads for an unknown `kid`.
-        clock: epoch seconds now (`time.time`); tokens and the caches are checked against it.
-        unavailable_message: the 503 message when `keys` is None.
+        clock: epoch seconds now (`time.time`); tokens, the caches and the key reloads are
+            checked against it.
     """
 
     def __init__(
         self,
         db: LedgerDatabase,
-        keys: KeyRingCache | None,
+        issuers: Iterable[TrustedIssuer],
         *,
-        issuer: str,
-        audience: str,
         actor_ttl: float = DEFAULT_ACTOR_TTL,
-        key_refresh: float = DEFAULT_KEY_REFRESH,
-        leeway: int = 30,
         clock: Callable[[], float] = time.time,
-        unavailable_message: str = (
-            "authentication is not available: the secrets key that encrypts the signing keys "
-            "is not configured"
-        ),
     ):
         self.db = db
-        self.keys = keys
-        self.issuer = issuer
-        self.audience = audience
+        issuers = list(issuers)
+        self.issuers = {trusted.issuer: trusted for trusted in issuers}
+        if not self.issuers or len(self.issuers) != len(issuers):
+            raise ValueError("bearer tokens need at least one trusted issuer, each of its own iss")
+        # One issuer: no need to read `iss` before verifying (the built-in path stays as
+        # cheap as it was); verify still checks it.
+        self._only = next(iter(self.issuers.values())) if len(self.issuers) == 1 else None
         self.actor_ttl = actor_ttl
-        self.key_refresh = key_refresh
-        self.leeway = leeway
         self.clock = clock
-        self.unavailable_message = unavailable_message
-        self._actors: dict[tuple[str, str], _Cached] = {}
-        self._pending: dict[tuple[str, str], asyncio.Task] = {}
-        self._ring_refreshed = float("-inf")
-        self._key_set: tuple[object, object] = (None, None)
+        self._actors: dict[tuple[str, str | None], _Cached] = {}
+        self._pending: dict[tuple[str, str | None], asyncio.Task] = {}
 
     async def principal(self, headers) -> Principal:
         token = bearer_token(headers)
-        claims = await self._verify(token)
-        actor = await self._actor(claims.client_id, claims.entity)
-        if actor.username != claims.subject or actor.entity_code != claims.entity:
-            log.info("bearer token refused: client %s, entity %s: %s", claims.client_id,
-                     claims.entity, USER_CHANGED)
-            raise invalid_token(USER_CHANGED)
+        trusted, claims = await self._verify(token)
+        client_id = trusted.client_id(claims.client_id)
+        if client_id is None:
+            log.info("bearer token refused: issuer %s: client %s is not one of its clients",
+                     trusted.issuer, claims.client_id)
+            raise invalid_token(REFUSED["unknown_client"])
+        actor = await self._actor(client_id, claims.entity)
+        if trusted.subject_is_user:
+            if actor.username != claims.subject or actor.entity_code != claims.entity:
+                log.info("bearer token refused: client %s, entity %s: %s", client_id,
+                         claims.entity, USER_CHANGED)
+                raise invalid_token(USER_CHANGED)
+            subject = f"{actor.client_id}/{actor.username}"
+        else:
+            subject = f"{trusted.issuer}#{claims.subject}"
         return Principal(
-            subject=f"{actor.client_id}/{actor.username}",
+            subject=subject,
             entity=EntityInfo(
                 actor.entity_id, actor.entity_code, actor.entity_name, actor.entity_currency,
                 currency_scale(actor.entity_currency),
@@ -192,42 +197,36 @@ class BearerPrincipalResolver:
 
     # --- the token -------------------------------------------------------------------------
 
-    async def _ring(self):
-        if self.keys is None:
-            raise unavailable(self.unavailable_message)
-        try:
-            return await self.keys.ring()
-        except SecretsError as error:  # messages name no key material
-            log.error("signing keys unavailable: %s", error)
-            raise unavailable("authentication is not available: the signing keys cannot be read") from None
+    def _issuer_of(self, token: str) -> TrustedIssuer:
+        if self._only is not None:
+            return self._only
+        trusted = self.issuers.get(tokens.unverified_issuer(token))
+        if trusted is None:  # the token's `iss` is not logged: it is the caller's text
+            raise tokens.InvalidToken(tokens.WRONG_ISSUER)
+        return trusted
 
-    def _check(self, token: str, ring) -> tokens.AccessClaims:
-        if self._key_set[0] is not ring:  # the public keys, built once per loaded ring
-            self._key_set = (ring, ring.public_key_set())
-        return tokens.verify(
-            token, jwks=self._key_set[1], issuer=self.issuer, audience=self.audience,
-            now=self.clock(), leeway=self.leeway,
-        )
-
-    async def _verify(self, token: str) -> tokens.AccessClaims:
-        ring = await self._ring()
+    async def _verify(self, token: str) -> tuple[TrustedIssuer, tokens.AccessClaims]:
         try:
+            trusted = self._issuer_of(token)
+            now = self.clock()
             try:
-                return self._check(token, ring)
-            except tokens.UnknownKey:
-                now = self.clock()
-                if not 0 <= now - self._ring_refreshed < self.key_refresh:
-                    self._ring_refreshed = now
-                    self.keys.invalidate()  # rotated by another process since the last load?
-                    return self._check(token, await self._ring())
-                raise
+                jwks = await trusted.keys.key_set(now)
+                try:
+                    return trusted, trusted.verify(token, jwks, now)
+                except tokens.UnknownKey:
+                    fresh = await trusted.keys.refreshed(now)  # rotated since the last load?
+                    if fresh is None:
+                        raise
+                    return trusted, trusted.verify(token, fresh, now)
+            except KeysUnavailable as error:
+                raise unavailable(error.message, error.retry_after) from None
         except tokens.InvalidToken as error:
             log.info("bearer token refused: %s", error)
             raise invalid_token(str(error)) from None
 
     # --- whom it acts as -------------------------------------------------------------------
 
-    async def _actor(self, client_id: str, entity: str) -> identities.Actor:
+    async def _actor(self, client_id: str, entity: str | None) -> identities.Actor:
         key = (client_id, entity)
         cached = self._actors.get(key)
         if cached is None or not 0 <= self.clock() - cached.loaded_at < self.actor_ttl:
@@ -243,7 +242,7 @@ class BearerPrincipalResolver:
             raise invalid_token(REFUSED.get(cached.refused.kind, "access refused"))
         return cached.actor
 
-    async def _load(self, key: tuple[str, str]) -> _Cached:
+    async def _load(self, key: tuple[str, str | None]) -> _Cached:
         try:
             actor, refused = await identities.actor(self.db, *key), None
         except identities.AccessRefused as error:

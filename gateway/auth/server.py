@@ -67,6 +67,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 JWKS_CACHE = "public, max-age=300"
 REALM = 'Basic realm="ledgergate"'
 AUTH_FAILED = "client authentication failed"
+DISABLED = (
+    "the built-in authorization server is disabled ([oauth] builtin = false): "
+    "get access tokens from the configured identity provider"
+)
 
 
 def _describable(text: str) -> str:
@@ -228,6 +232,10 @@ class OAuthEndpoints:
     which is what the client must do; clients already meet it from this server (503), the
     status and Retry-After tell them when, and a code of our own would be one no client
     library knows.
+
+    Not `enabled` (`[oauth] builtin = false`: tokens come from external identity providers
+    only), the token endpoint answers 400 `unsupported_grant_type` and the key set and the
+    metadata 404, each saying so; no signing key is ever created.
     """
 
     def __init__(
@@ -242,15 +250,19 @@ class OAuthEndpoints:
         secrets_key: SecretsKey | None,
         unavailable: str | None = None,
         rate_limits: RateLimits | None = None,
+        enabled: bool = True,
     ):
         self.db = db
         self.rate_limits = rate_limits
+        self.enabled = enabled
         self.issuer = issuer
         self.audience = audience
         self.token_ttl = token_ttl
         self.max_body_bytes = max_body_bytes
         self.known = frozenset(known_scopes)
-        self.keys = None if secrets_key is None else KeyRingCache(db.engine, secrets_key)
+        self.keys = (
+            None if secrets_key is None or not enabled else KeyRingCache(db.engine, secrets_key)
+        )
         self.unavailable = unavailable or (
             "the authorization server is not available: the secrets key that encrypts its "
             "signing keys is not configured (set LEDGERGATE_SECRETS_KEY or [secrets] key_file)"
@@ -258,11 +270,22 @@ class OAuthEndpoints:
         self._server = _Server(self._issue_token)
 
     def routes(self) -> list[Route]:
+        if not self.enabled:
+            return [
+                Route(TOKEN_PATH, self.disabled, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
+                Route(JWKS_PATH, self.disabled, methods=["GET"]),
+                Route(METADATA_PATH, self.disabled, methods=["GET"]),
+            ]
         return [
             Route(TOKEN_PATH, self.token, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
             Route(JWKS_PATH, self.jwks, methods=["GET"]),
             Route(METADATA_PATH, self.metadata, methods=["GET"]),
         ]
+
+    async def disabled(self, request: Request) -> Response:
+        if request.url.path == TOKEN_PATH:
+            return _error("unsupported_grant_type", DISABLED, 400)
+        return _error("invalid_request", DISABLED, 404)
 
     async def _current_ring(self):
         if self.keys is None:

@@ -29,6 +29,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from joserfc import jwt
 from joserfc.errors import (
     BadSignatureError,
@@ -59,6 +60,7 @@ _KEY_TYPES: dict[str, type] = {
     **{f"ES{bits}": ECKey for bits in (256, 384, 512)},
     "Ed25519": OKPKey,  # RFC 9864; the polymorphic "EdDSA" is deprecated there
 }
+SIGNATURE_ALGORITHMS = frozenset(_KEY_TYPES)
 _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521", "Ed25519": "Ed25519"}
 _HEADER_PARAMETERS = frozenset({"alg", "kid", "typ", "x5t", "x5t#S256"})
 _REGISTERED = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
@@ -280,6 +282,32 @@ def _header(token: str) -> dict[str, Any]:
         if name in header and not isinstance(header[name], str):
             raise InvalidToken(MALFORMED)
     return header
+
+
+def unverified_issuer(token: str) -> str:
+    """The `iss` of a token's payload, NOT verified: only to choose whose keys and rules to
+    verify it with (`verify` then checks `iss` exactly). InvalidToken: the payload is not a
+    JSON object (MALFORMED) or has no string `iss` (MISSING_CLAIM / INVALID_CLAIM).
+
+    Parsed with orjson, not the strict decoder: it runs on every request of a gateway with
+    several issuers, and what it lets through (a duplicate member) `verify` refuses."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        raise InvalidToken(MALFORMED)
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[1]:
+        raise InvalidToken(MALFORMED)
+    try:
+        payload = orjson.loads(urlsafe_b64decode(parts[1].encode("ascii")))
+    except (ValueError, TypeError):  # incl. orjson.JSONDecodeError, binascii.Error
+        raise InvalidToken(MALFORMED) from None
+    if not isinstance(payload, dict):
+        raise InvalidToken(MALFORMED)
+    issuer = payload.get("iss")
+    if issuer is None:
+        raise InvalidToken(MISSING_CLAIM, "iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise InvalidToken(INVALID_CLAIM, "iss")
+    return issuer
 
 
 def _key_for(jwks: KeySet, header: dict[str, Any]) -> RSAKey | ECKey | OKPKey:
