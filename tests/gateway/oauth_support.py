@@ -60,3 +60,12 @@ def b64(data: bytes) -> str:
 def segment(obj) -> str:
     """A JSON object as a compact base64url JWT segment."""
     return b64(json.dumps(obj, separators=(",", ":")).encode())
+
+
+async def add_party(db, name: str, scopes: str, entity: str, user: str) -> Party:
+    """A client allowed `scopes`, on `entity`'s allow-list acting as its user `user`."""
+    from gateway.auth import identities
+
+    info, secret = await identities.add_client(db, name, scopes)
+    await identities.allow(db, info.client_id, entity, user)
+    return Party(info.client_id, secret)
