@@ -605,6 +605,31 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ledger.audit import verify
+
+    settings = _admin_settings(args)
+    try:
+        chains = _run_on_ledger(settings, lambda db: verify(db, entity=args.entity))
+    except LookupError as error:
+        raise ConfigError(f"audit verify: {error.args[0]}") from None
+    broken = 0
+    for chain in chains:
+        name = chain.entity or "(no entity)"
+        if chain.ok:
+            print(f"{name}\tok\t{chain.events_checked} events\thead {chain.head_seq} {chain.head_hash}")
+        else:
+            broken += 1
+            print(f"{name}\tBROKEN at seq {chain.first_broken_seq}\t{chain.events_checked} events "
+                  f"checked\thead {chain.head_seq} {chain.head_hash}")
+    if broken:
+        print(f"ledgergate: {broken} audit chain(s) do not hold: events were altered or removed",
+              file=sys.stderr)
+        return 1
+    print(f"{len(chains)} audit chain(s) hold", file=sys.stderr)
+    return 0
+
+
 def _add_audit_commands(commands) -> None:
     from ledger.audit import EVENTS
 
@@ -623,6 +648,12 @@ def _add_audit_commands(commands) -> None:
     audit_list.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (default 100)")
     audit_list.add_argument("--json", action="store_true", help="one JSON object a line")
     audit_list.set_defaults(func=cmd_audit_list)
+    audit_verify = audit_commands.add_parser(
+        "verify", help="recompute the audit hash chains; exit 1 naming the first broken link"
+    )
+    audit_verify.add_argument("--config", help="TOML configuration file")
+    audit_verify.add_argument("--entity", metavar="CODE", help="only this entity's chain")
+    audit_verify.set_defaults(func=cmd_audit_verify)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -24,6 +24,15 @@ mutation's own transaction, so a committed posting always has its audit row. The
 append-only: `ledger.tenancy` refuses UPDATE and DELETE through the ORM, and triggers
 (migration 0006) refuse them in the database.
 
+Verifying: each entity's events (and, apart, those of no entity: chain 0) form a hash chain
+like the ledger's (`ledger.hashing`): an event's hash is SHA-256 over the previous one's and
+the canonical JSON of everything it records, with a gapless `seq`. A writer locks the
+chain's head (`audit_heads`, an UPDATE: a row lock on PostgreSQL, the write lock on SQLite)
+before it extends it, so chains stay linear under concurrent requests; the lock is held
+for the short audit transaction only, or for the posting's, which holds its entity's lock
+anyway. `verify` recomputes the chains and names the first event that no longer holds,
+a missing seq (a deleted event) or a head that is not the last event (a deleted tail).
+
 Reading: `page` through an entity-confined session (newest first), `listing` across
 entities for the command line.
 """
@@ -31,13 +40,16 @@ entities for the command line.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from .model import AuditEvent, Entity, JournalEntry
+from .model import GENESIS_HASH, AuditEvent, AuditHead, Entity, JournalEntry
 from .store import LedgerDatabase
 
 TOKEN_ISSUED = "token_issued"
@@ -52,6 +64,8 @@ EVENTS = (
 OK = "OK"
 
 TABLE = AuditEvent.__table__
+HEADS = AuditHead.__table__
+NO_ENTITY_CHAIN = 0  # the chain of events no entity can be named for (entity ids start at 1)
 
 
 def utc_stamp(moment: dt.datetime | None = None) -> str:
@@ -176,27 +190,170 @@ class AuditTrail:
         return record_in
 
 
+# --- writing -------------------------------------------------------------------------------
+
+# What an event's hash covers: every column but the autoincrement id and the hash itself.
+HASHED = ("chain", "seq", "entity_id", "occurred_at", "request_id", "event", "outcome",
+          "client_id", "username", "detail")
+
+
+def event_hash(prev_hash: str, row: dict) -> str:
+    document = {name: row[name] for name in HASHED}
+    digest = hashlib.sha256()
+    digest.update(prev_hash.encode())
+    digest.update(b"\n")
+    digest.update(
+        json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    return digest.hexdigest()
+
+
+async def _lock_head(executor: AsyncConnection | AsyncSession, dialect: str, chain: int):
+    """Lock a chain's head for this transaction and return (seq, hash), creating it first
+    if this is the chain's first event."""
+    lock = (
+        update(HEADS).where(HEADS.c.chain == chain).values(seq=HEADS.c.seq)
+        .returning(HEADS.c.seq, HEADS.c.hash)
+    )
+    head = (await executor.execute(lock)).first()
+    if head is None:
+        # Two first writers may race here: the loser's insert does nothing, and both then
+        # queue on the one row.
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        await executor.execute(
+            dialect_insert(HEADS).values(chain=chain, seq=0, hash=GENESIS_HASH)
+            .on_conflict_do_nothing()
+        )
+        head = (await executor.execute(lock)).first()
+    return head.seq, head.hash
+
+
+async def _write(executor: AsyncConnection | AsyncSession, dialect: str, rows: list[dict]) -> None:
+    """Chain `rows` (their entity ids known) and insert them: one INSERT, and per chain
+    touched a lock of its head and its update. Chains are locked in one order (ids
+    ascending), so two writers never wait for each other in a cycle."""
+    chains: dict[int, list[dict]] = {}
+    for row in rows:
+        chain = row["entity_id"] if row["entity_id"] is not None else NO_ENTITY_CHAIN
+        chains.setdefault(chain, []).append(row)
+    for chain in sorted(chains):
+        seq, head = await _lock_head(executor, dialect, chain)
+        for row in chains[chain]:
+            seq += 1
+            row.update(chain=chain, seq=seq, prev_hash=head)
+            head = row["hash"] = event_hash(head, row)
+        await executor.execute(
+            update(HEADS).where(HEADS.c.chain == chain).values(seq=seq, hash=head)
+        )
+    await executor.execute(insert(TABLE), rows)
+
+
 async def append(session: AsyncSession, events: Sequence[Event]) -> None:
-    """Write `events` in the session's transaction (the caller commits), one INSERT.
-    Each must belong to the session's entity (`ledger.tenancy` confines the session)."""
+    """Write `events` in the session's transaction (the caller commits). Each must belong
+    to the session's entity (`ledger.tenancy` confines the session)."""
     if events:
-        await session.execute(insert(TABLE), [e.row() for e in events])
+        await _write(session, session.bind.dialect.name, [e.row() for e in events])
 
 
 async def record(db: LedgerDatabase, events: Sequence[Event]) -> None:
-    """Write `events` in a transaction of their own: one INSERT for those that know their
-    entity (or have none), and one per event naming its entity by code alone, which a
-    subquery resolves (an unknown code: no entity). Raises what the database raises."""
+    """Write `events` in a transaction of their own (one INSERT; for events naming their
+    entity by code alone, one SELECT first: an unknown code is no entity). Raises what the
+    database raises."""
     if not events:
         return
-    known = [e.row() for e in events if e.entity_id is not None or not e.entity_code]
-    by_code = [e for e in events if e.entity_id is None and e.entity_code]
+    codes = sorted({e.entity_code for e in events if e.entity_id is None and e.entity_code})
+    ids: dict[str, int] = {}
+    if codes:
+        # Before the write's transaction, which must start by locking a head: on SQLite a
+        # transaction that read first cannot take the write lock once another wrote.
+        async with db.engine.connect() as connection:
+            found = await connection.execute(
+                select(Entity.code, Entity.id).where(Entity.code.in_(codes))
+            )
+            ids = dict(found.all())
+    rows = []
+    for event in events:
+        row = event.row()
+        if row["entity_id"] is None and event.entity_code:
+            row["entity_id"] = ids.get(event.entity_code)
+        rows.append(row)
     async with db.engine.begin() as connection:
-        if known:
-            await connection.execute(insert(TABLE), known)
-        for event in by_code:
-            entity = select(Entity.id).where(Entity.code == event.entity_code).scalar_subquery()
-            await connection.execute(insert(TABLE).values({**event.row(), "entity_id": entity}))
+        await _write(connection, connection.dialect.name, rows)
+
+
+# --- verifying ------------------------------------------------------------------------------
+
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """One chain: its entity (code; None for chain 0), whether it holds, how many events
+    were checked, the first seq that does not hold, and the head an auditor can note down
+    to compare with later."""
+
+    chain: int
+    entity: str | None
+    ok: bool
+    events_checked: int
+    first_broken_seq: int | None
+    head_seq: int
+    head_hash: str
+
+
+async def _verify_chain(connection: AsyncConnection, chain: int, entity: str | None,
+                        head_seq: int, head_hash: str) -> ChainVerification:
+    prev, expected, checked = GENESIS_HASH, 1, 0
+
+    def result(ok: bool, broken: int | None) -> ChainVerification:
+        return ChainVerification(chain, entity, ok, checked, broken, head_seq, head_hash)
+
+    while True:
+        rows = (
+            await connection.execute(
+                select(*TABLE.c).where(TABLE.c.chain == chain, TABLE.c.seq >= expected)
+                .order_by(TABLE.c.seq).limit(CHUNK)
+            )
+        ).mappings().all()
+        if not rows:
+            break
+        for row in rows:
+            if row["seq"] != expected:  # a deleted event
+                return result(False, expected)
+            checked += 1
+            if row["prev_hash"] != prev or event_hash(prev, dict(row)) != row["hash"]:
+                return result(False, row["seq"])
+            prev, expected = row["hash"], expected + 1
+    if head_seq != expected - 1 or head_hash != prev:  # a deleted tail
+        return result(False, expected)
+    return result(True, None)
+
+
+async def verify(db: LedgerDatabase, *, entity: str | None = None) -> list[ChainVerification]:
+    """Recompute every chain (or `entity`'s, by code); LookupError for an unknown entity."""
+    async with db.engine.connect() as connection:
+        heads = select(HEADS.c.chain, HEADS.c.seq, HEADS.c.hash, Entity.code).outerjoin(
+            Entity, Entity.id == HEADS.c.chain
+        )
+        if entity is not None:
+            entity_id = await connection.scalar(select(Entity.id).where(Entity.code == entity))
+            if entity_id is None:
+                raise LookupError(f"no entity {entity!r}")
+            heads = heads.where(HEADS.c.chain == entity_id)
+        found = (await connection.execute(heads.order_by(HEADS.c.chain))).all()
+        # A chain with events but no head (the head row deleted) is broken too.
+        chains = {row.chain for row in found}
+        orphans = select(TABLE.c.chain).distinct()
+        if entity is not None:
+            orphans = orphans.where(TABLE.c.chain == entity_id)
+        missing = [c for c in (await connection.scalars(orphans)).all() if c not in chains]
+        results = [
+            await _verify_chain(connection, row.chain, row.code, row.seq, row.hash) for row in found
+        ]
+        for chain in missing:
+            code = await connection.scalar(select(Entity.code).where(Entity.id == chain))
+            results.append(await _verify_chain(connection, chain, code, 0, GENESIS_HASH))
+        return results
 
 
 # --- reading -------------------------------------------------------------------------------

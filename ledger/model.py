@@ -379,6 +379,9 @@ class AuditEvent(EntityScoped, Base):
 
     Attributes:
         id: the order of the log (autoincrement).
+        chain / seq: the hash chain the event is in (the entity's id; 0 for events of no
+            entity) and its gapless position there.
+        prev_hash / hash: the chain link (`ledger.audit.event_hash`).
         occurred_at: ISO-8601 UTC with microseconds, as `JournalEntry.posted_at`.
         request_id: the HTTP request's `X-Request-Id`.
         event: one of `ledger.audit.EVENTS`.
@@ -389,12 +392,17 @@ class AuditEvent(EntityScoped, Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (
+        UniqueConstraint("chain", "seq"),
         Index("ix_audit_events_entity", "entity_id", "id"),
         Index("ix_audit_events_request", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     entity_id: Mapped[int | None] = mapped_column(Id, ForeignKey("entities.id"), nullable=True)
+    chain: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[str] = mapped_column(String(128))
     event: Mapped[str] = mapped_column(String(32))
@@ -402,6 +410,20 @@ class AuditEvent(EntityScoped, Base):
     client_id: Mapped[str | None] = mapped_column(String(64))
     username: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict] = mapped_column(JSON)
+
+
+class AuditHead(Base):
+    """The head of one audit hash chain (`AuditEvent.chain`): its last seq and hash.
+
+    Writers lock it (an UPDATE) before they extend the chain, so each chain stays linear;
+    `ledgergate audit verify` checks that the last event matches it (a deleted tail).
+    """
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 # Rows no one may change or delete (`ledger.tenancy` in the ORM, triggers in the database).

@@ -528,3 +528,80 @@ async def test_the_log_is_written_with_one_insert_per_request(audited, caplog):
     assert len(inserts) == 1 and "audit_events" in inserts[0]
     assert len(await audited.rows(request_id="one-insert")) == 1
     assert caplog.text == ""
+
+
+# --- the hash chains ------------------------------------------------------------------------
+
+
+async def _tamper(db, statement: str) -> None:
+    """Run `statement` past the append-only triggers, as someone with the schema's owner
+    rights could: what `audit verify` is for."""
+    async with db.engine.begin() as connection:
+        if db.engine.dialect.name == "postgresql":
+            await connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            await connection.execute(text(statement))
+            await connection.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+        else:
+            for trigger in ("audit_events_no_update", "audit_events_no_delete"):
+                await connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+            await connection.execute(text(statement))
+
+
+async def test_concurrent_requests_keep_each_chain_linear(audited):
+    token = await audited.token()
+    responses = await asyncio.gather(
+        *[audited.graphql(token, SENSITIVE, request_id=f"together-{n}") for n in range(8)]
+    )
+    assert all(r.status_code == 200 for r in responses)
+    [acme] = await audit.verify(audited.db, entity="ACME")
+    rows = await audited.rows(entity_id=audited.world.acme)
+    assert acme.ok and acme.events_checked == len(rows) == 9  # the token, then 8 reads
+    assert sorted(r.seq for r in rows) == list(range(1, 10))
+    assert (acme.head_seq, acme.head_hash) == (9, max(rows, key=lambda r: r.seq).hash)
+
+
+async def test_audit_verify_names_what_was_altered_or_removed(audited, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("LEDGERGATE_DATABASE_URL", raising=False)
+    acme, beta = await audited.token(), await audited.token(audited.beta)
+    for n in range(3):
+        await audited.graphql(acme, SENSITIVE, request_id=f"acme-{n}")
+        await audited.graphql(beta, POST, {"input": BETA_SALE, "key": f"b-{n}"}, request_id=f"beta-{n}")
+        await audited.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                headers={**_basic(Party("lgc_nobody", "x")), "X-Request-Id": f"none-{n}"})
+    chains = {c.entity: c for c in await audit.verify(audited.db)}
+    assert set(chains) == {"ACME", "BETA", None}
+    assert all(c.ok for c in chains.values()), chains
+    assert (chains["ACME"].events_checked, chains["BETA"].events_checked, chains[None].events_checked) == (4, 4, 3)
+
+    url = audited.db.engine.url.render_as_string(hide_password=False)
+    config = tmp_path / "lg.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+
+    async def verify_cli(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = await asyncio.to_thread(main, ["audit", "verify", *argv, "--config", str(config)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, out, err = await verify_cli()
+    assert code == 0 and err == "3 audit chain(s) hold\n"
+    assert f"ACME\tok\t4 events\thead 4 {chains['ACME'].head_hash}\n" in out
+
+    [changed] = await audited.rows(request_id="acme-1")
+    await _tamper(audited.db, "UPDATE audit_events SET detail = '{}' WHERE request_id = 'acme-1'")
+    [deleted] = await audited.rows(request_id="beta-1")
+    await _tamper(audited.db, "DELETE FROM audit_events WHERE request_id = 'beta-1'")
+    [tail] = await audited.rows(request_id="none-2")
+    await _tamper(audited.db, "DELETE FROM audit_events WHERE request_id = 'none-2'")
+
+    chains = {c.entity: c for c in await audit.verify(audited.db)}
+    assert (chains["ACME"].ok, chains["ACME"].first_broken_seq) == (False, changed.seq)
+    assert (chains["BETA"].ok, chains["BETA"].first_broken_seq) == (False, deleted.seq)
+    assert (chains[None].ok, chains[None].first_broken_seq) == (False, tail.seq)  # the deleted tail
+
+    code, out, err = await verify_cli("--entity", "BETA")
+    assert code == 1
+    assert out.startswith(f"BETA\tBROKEN at seq {deleted.seq}\t")
+    assert err == "ledgergate: 1 audit chain(s) do not hold: events were altered or removed\n"
+    code, _, err = await verify_cli("--entity", "NOPE")
+    assert code == 2 and err == "ledgergate: audit verify: no entity 'NOPE'\n"

@@ -1,9 +1,11 @@
-"""the audit log: append-only, in the database itself
+"""the audit log: append-only, in the database itself, and hash-chained
 
 `ledger.audit` writes one row per token issued or refused, bearer token refused, request
 with fields denied for missing scopes, mutation and read of sensitive source fields. As
 for posted history (0002), triggers refuse UPDATE and DELETE for every client of the
-database, so removing an event takes a deliberate act on the schema.
+database, so removing an event takes a deliberate act on the schema; and each entity's
+events form a hash chain (`audit_heads` holds each chain's head), so such an act shows
+in `ledgergate audit verify`.
 
 Revision ID: 0006
 Revises: 0005
@@ -26,6 +28,10 @@ def upgrade() -> None:
         TABLE,
         sa.Column("id", Id, nullable=False, autoincrement=True),
         sa.Column("entity_id", Id, nullable=True),
+        sa.Column("chain", sa.BigInteger(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.Column("occurred_at", sa.String(length=32), nullable=False),
         sa.Column("request_id", sa.String(length=128), nullable=False),
         sa.Column("event", sa.String(length=32), nullable=False),
@@ -35,6 +41,14 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["entity_id"], ["entities.id"]),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("chain", "seq"),
+    )
+    op.create_table(
+        "audit_heads",
+        sa.Column("chain", sa.BigInteger(), nullable=False, autoincrement=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("chain"),
     )
     op.create_index("ix_audit_events_entity", TABLE, ["entity_id", "id"])
     op.create_index("ix_audit_events_request", TABLE, ["request_id"])
@@ -75,6 +89,7 @@ def downgrade() -> None:
     else:
         for action in ("update", "delete"):
             op.execute(f"DROP TRIGGER {TABLE}_no_{action}")
+    op.drop_table("audit_heads")
     op.drop_index("ix_audit_events_request", TABLE)
     op.drop_index("ix_audit_events_entity", TABLE)
     op.drop_table(TABLE)
