@@ -23,8 +23,8 @@ No secret, token or key ever reaches a log line or an error description.
 
 Every answer of the token endpoint carries `X-Request-Id` and leaves a row in the audit log
 (`ledger.audit`): `token_issued` (client, user, entity, granted scopes) or `token_refused`
-(the OAuth error and its description, the client id as presented, and the entity when the
-client authenticated). Issuing fails closed: a token whose issue cannot be recorded is not
+(the OAuth error and its description, the client id as presented if it has a client id's
+shape, and the entity when the client authenticated). Issuing fails closed: a token whose issue cannot be recorded is not
 handed out (503). A refusal fails open, logged at ERROR: it granted nothing.
 """
 
@@ -328,6 +328,10 @@ class OAuthEndpoints:
             body = orjson.loads(response.body)
             authenticated = resolved is not None and resolved.client is not None
             client_id = resolved.client.info.client_id if authenticated else attempt.client_id
+            if client_id is not None and not identities.CLIENT_ID_PATTERN.fullmatch(client_id):
+                # Not the shape of any client id: perhaps a secret in the wrong place
+                # (Basic credentials swapped). Never recorded.
+                client_id = None
             entity = attempt.form.get("entity") or None
             event = audit.Event(
                 audit.TOKEN_REFUSED, str(body.get("error", "refused"))[:64], rid,
@@ -338,7 +342,7 @@ class OAuthEndpoints:
                     "entity": entity[:64] if entity else None,
                     "scope": (attempt.form.get("scope") or "")[:500] or None,
                 },
-                client_id=client_id[:64] if client_id else None,
+                client_id=client_id,
                 # Only an authenticated client's word ties the refusal to an entity's log.
                 entity_code=entity if authenticated else None,
             )

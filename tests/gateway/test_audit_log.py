@@ -190,6 +190,16 @@ async def test_token_issued_and_refused(audited):
     assert (row.outcome, row.client_id, row.entity_id) == (
         "unauthorized_client", audited.acme.client_id, audited.world.beta)
 
+    # Credentials swapped: what stands where the client id should is no client id (here,
+    # the secret), and is not recorded.
+    swapped = await audited.http.post(
+        "/oauth/token", data={"grant_type": "client_credentials"},
+        headers={**_basic(Party(audited.reader.secret, audited.reader.client_id)), "X-Request-Id": "tok-6"},
+    )
+    assert swapped.status_code == 401
+    [row] = await audited.rows(request_id="tok-6")
+    assert (row.event, row.outcome, row.client_id) == ("token_refused", "invalid_client", None)
+
     # Refused before the client is known (a GET): recorded too.
     get = await audited.http.get("/oauth/token", headers={"X-Request-Id": "tok-5"})
     assert get.status_code == 405
