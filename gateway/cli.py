@@ -593,6 +593,103 @@ def cmd_disallow(args: argparse.Namespace) -> int:
     return 0
 
 
+def _moment(value: str | None, option: str):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"audit list: {option} must be an ISO 8601 date or date-time (UTC unless it says "
+            f"otherwise), e.g. 2026-03-01T09:00:00Z; got {value!r}"
+        ) from None
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    from ledger.audit import AuditFilter, listing
+
+    if args.limit < 1:
+        raise ConfigError(f"audit list: --limit must be at least 1, got {args.limit}")
+    where = AuditFilter(
+        event=args.event, since=_moment(args.since, "--since"), until=_moment(args.until, "--until"),
+        client_id=args.client_id, request_id=args.request_id,
+    )
+    settings = _admin_settings(args)
+    try:
+        events = _run_on_ledger(
+            settings, lambda db: listing(db, where, entity=args.entity, limit=args.limit)
+        )
+    except LookupError as error:
+        raise ConfigError(f"audit list: {error.args[0]}") from None
+    for event in events:
+        if args.json:
+            print(json.dumps({
+                "id": event.id, "occurredAt": event.occurred_at, "requestId": event.request_id,
+                "event": event.event, "outcome": event.outcome, "entity": event.entity,
+                "clientId": event.client_id, "username": event.username, "detail": event.detail,
+            }, separators=(",", ":"), sort_keys=True))
+        else:
+            print("\t".join([
+                str(event.id), event.occurred_at, event.request_id, event.event, event.outcome,
+                event.entity or "-", event.client_id or "-", event.username or "-",
+                json.dumps(event.detail, separators=(",", ":"), sort_keys=True),
+            ]))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ledger.audit import verify
+
+    settings = _admin_settings(args)
+    try:
+        chains = _run_on_ledger(settings, lambda db: verify(db, entity=args.entity))
+    except LookupError as error:
+        raise ConfigError(f"audit verify: {error.args[0]}") from None
+    broken = 0
+    for chain in chains:
+        name = chain.entity or "(no entity)"
+        if chain.ok:
+            print(f"{name}\tok\t{chain.events_checked} events\thead {chain.head_seq} {chain.head_hash}")
+        else:
+            broken += 1
+            print(f"{name}\tBROKEN at seq {chain.first_broken_seq}\t{chain.events_checked} events "
+                  f"checked\thead {chain.head_seq} {chain.head_hash}")
+    if broken:
+        print(f"ledgergate: {broken} audit chain(s) do not hold: events were altered or removed",
+              file=sys.stderr)
+        return 1
+    print(f"{len(chains)} audit chain(s) hold", file=sys.stderr)
+    return 0
+
+
+def _add_audit_commands(commands) -> None:
+    from ledger.audit import EVENTS
+
+    audit = commands.add_parser("audit", help="the audit log (tokens, refusals, mutations, sensitive reads)")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_list = audit_commands.add_parser(
+        "list", help="events, newest first, one a line (tab-separated; --json: JSON lines)"
+    )
+    audit_list.add_argument("--config", help="TOML configuration file")
+    audit_list.add_argument("--entity", metavar="CODE", help="only this entity's events")
+    audit_list.add_argument("--event", choices=EVENTS)
+    audit_list.add_argument("--since", metavar="ISO", help="from this moment on (inclusive)")
+    audit_list.add_argument("--until", metavar="ISO", help="before this moment (exclusive)")
+    audit_list.add_argument("--client-id", metavar="CLIENT_ID")
+    audit_list.add_argument("--request-id", metavar="ID")
+    audit_list.add_argument("--limit", type=int, default=100, metavar="N", help="at most N (default 100)")
+    audit_list.add_argument("--json", action="store_true", help="one JSON object a line")
+    audit_list.set_defaults(func=cmd_audit_list)
+    audit_verify = audit_commands.add_parser(
+        "verify", help="recompute the audit hash chains; exit 1 naming the first broken link"
+    )
+    audit_verify.add_argument("--config", help="TOML configuration file")
+    audit_verify.add_argument("--entity", metavar="CODE", help="only this entity's chain")
+    audit_verify.set_defaults(func=cmd_audit_verify)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from .demo.sources import DEMO_SOURCES_FILE, demo_sdl
 
@@ -750,6 +847,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_retire.set_defaults(func=cmd_keys_retire)
 
     _add_identity_commands(commands)
+    _add_audit_commands(commands)
 
     schema = commands.add_parser("schema", help="print the GraphQL SDL (of the demo sources, or --sources)")
     schema.add_argument("--sources", help="a sources config file (default: the demo's)")

@@ -3,6 +3,14 @@
 A thin endpoint of our own rather than Strawberry's view: every failure, including a
 body that is not JSON, must come back as JSON with `extensions.code`, and the request
 path should do no work per request beyond what the request needs.
+
+Every response carries the request's `X-Request-Id` (`gateway.request_id`). What the
+audit log must keep of a request (`ledger.audit`) is written once it ends, in one INSERT,
+and only if there is something: a refused bearer token (`authentication_refused`), fields
+refused for missing scopes (`access_denied`, read off the FORBIDDEN errors, one row), a
+mutation that failed (`mutation`; a successful one wrote its row in its own transaction)
+and sensitive source fields returned (`sensitive_read`). A plain query records nothing
+and runs no statement for it.
 """
 
 from __future__ import annotations
@@ -11,16 +19,27 @@ import logging
 from typing import Any
 
 import orjson
+from graphql import GraphQLError, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from ledger import audit
 from resolvers.context import Limits, RequestContext
-from resolvers.errors import BAD_USER_INPUT, RATE_LIMITED, CodedError, format_error, limit_exceeded
+from resolvers.errors import (
+    BAD_USER_INPUT,
+    FORBIDDEN,
+    INTERNAL,
+    RATE_LIMITED,
+    CodedError,
+    format_error,
+    limit_exceeded,
+)
 
 from .rate_limit import RateLimited, RateLimits
+from .request_id import HEADER, request_id
 
 log = logging.getLogger("ledgergate.http")
 
@@ -71,6 +90,12 @@ class GraphQLEndpoint:
         self.graphiql = graphiql
 
     async def handle(self, request: Request) -> Response:
+        rid = request_id(request.headers)
+        response = await self._handle(request, rid)
+        response.headers[HEADER] = rid
+        return response
+
+    async def _handle(self, request: Request, rid: str) -> Response:
         try:
             if request.method == "GET":
                 if self.graphiql and "query" not in request.query_params and "text/html" in request.headers.get("accept", ""):
@@ -86,8 +111,12 @@ class GraphQLEndpoint:
             except CodedError as error:
                 # A resolver may say which status and headers (a bearer token's 401 with
                 # WWW-Authenticate, 503); otherwise a principal failure is a 401.
+                status = getattr(error, "status", 401)
+                if status == 401:
+                    self._admit_refusal(request)
+                    await self._refused(error, rid, query, operation_name)
                 raise RequestRejected(
-                    getattr(error, "status", 401), str(error), error.extensions["code"],
+                    status, str(error), error.extensions["code"],
                     headers=getattr(error, "headers", None),
                 ) from None
             # Only once the caller is known: a bad token is refused above and consumes no
@@ -96,12 +125,8 @@ class GraphQLEndpoint:
                 try:
                     self.rate_limits.graphql_request(principal.client_id)
                 except RateLimited as limited:
-                    raise RequestRejected(
-                        429, str(limited), RATE_LIMITED,
-                        headers={"Retry-After": str(limited.retry_after)},
-                        extensions={"limit": limited.limit, "retryAfter": limited.retry_after},
-                    ) from None
-            return await self._execute(query, variables, operation_name, principal, allowed)
+                    raise self._rate_limited(limited) from None
+            return await self._execute(query, variables, operation_name, principal, allowed, rid)
         except RequestRejected as rejected:
             return error_response(
                 rejected.status, str(rejected), rejected.code, rejected.headers, rejected.extensions
@@ -149,8 +174,85 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "operationName must be a string")
         return query, variables, name
 
-    async def _execute(self, query, variables, operation_name, principal, allowed) -> Response:
-        context = RequestContext(self.db, principal, self.limits, self.sources)
+    def _admit_refusal(self, request: Request) -> None:
+        """Past its address's budget of refused tokens, a 429 instead of one more audit row."""
+        if self.rate_limits is None:
+            return
+        address = request.client.host if request.client else None
+        try:
+            self.rate_limits.refused_token_from(address)
+        except RateLimited as limited:
+            log.info("bearer token refused: address %s over its limit of refusals", address)
+            raise self._rate_limited(limited) from None
+
+    @staticmethod
+    def _rate_limited(limited: RateLimited) -> RequestRejected:
+        return RequestRejected(
+            429, str(limited), RATE_LIMITED,
+            headers={"Retry-After": str(limited.retry_after)},
+            extensions={"limit": limited.limit, "retryAfter": limited.retry_after},
+        )
+
+    async def _refused(self, error: CodedError, rid: str, query: str, operation_name: str | None) -> None:
+        # Only fixed reasons and claims the token's signature vouches for: never the token.
+        detail = {"reason": getattr(error, "reason", None) or "refused",
+                  "operation": self._operation(query, operation_name)}
+        await self._record(rid, [audit.Event(
+            audit.AUTHENTICATION_REFUSED, error.extensions["code"], rid, detail,
+            client_id=getattr(error, "client_id", None), entity_code=getattr(error, "entity", None),
+        )])
+
+    async def _record(self, rid: str, events: list[audit.Event]) -> bool:
+        """Write `events`; False, with the events logged at ERROR, if the log cannot be
+        written (they hold no secret, so the log line keeps them for the auditors)."""
+        try:
+            await audit.record(self.db, events)
+            return True
+        except Exception as error:  # whatever the driver raises: the request must still answer
+            for event in events:
+                log.error(
+                    "the audit log cannot be written (%s); event lost: request %s, %s %s, "
+                    "client %s, user %s, entity %s, %s", type(error).__name__, rid, event.event,
+                    event.outcome, event.client_id, event.username,
+                    event.entity_id or event.entity_code, orjson.dumps(event.detail).decode(),
+                )
+            return False
+
+    def _operation(self, query: str, operation_name: str | None) -> str | None:
+        """The operation's name, for an audit row: given, or read off the document (parsed
+        again only here, on the rare requests that record something; within the token
+        limit, since an unauthenticated caller's document may get here)."""
+        if operation_name is not None:
+            return operation_name
+        try:
+            document = parse(query, no_location=True, max_tokens=self.limits.max_tokens)
+            operation = get_operation_ast(document, None)
+        except GraphQLError:
+            return None
+        return operation.name.value if operation is not None and operation.name else None
+
+    async def _audit(self, context: RequestContext, query: str, operation_name,
+                     errors: list[dict] | None) -> bool:
+        """Record what this request must leave in the audit log; False if that failed."""
+        denied = [
+            {"path": e.get("path"), "scopes": e["extensions"].get("scopes", []),
+             "message": e["message"]}
+            for e in errors or ()
+            if e.get("extensions", {}).get("code") == FORBIDDEN
+        ]
+        if denied:
+            context.audit.add(audit.ACCESS_DENIED, FORBIDDEN, {
+                "operation": self._operation(query, operation_name), "fields": denied,
+            })
+        elif not context.audit_started:
+            return True
+        trail = context.audit
+        if not trail.events and not trail.has_sensitive_reads:
+            return True
+        return await self._record(trail.request_id, trail.pending())
+
+    async def _execute(self, query, variables, operation_name, principal, allowed, rid) -> Response:
+        context = RequestContext(self.db, principal, self.limits, self.sources, request_id=rid)
         try:
             result = await self.schema.execute(
                 query,
@@ -171,8 +273,17 @@ class GraphQLEndpoint:
             )
             raise RequestRejected(400, message) from None
         body: dict[str, Any] = {}
-        if result.errors:
-            body["errors"] = [format_error(e) for e in result.errors]
+        errors = [format_error(e) for e in result.errors] if result.errors else None
+        if not await self._audit(context, query, operation_name, errors) and context.audit.has_sensitive_reads:
+            # Fail closed: personal and compensation data leaves only with its trace. Other
+            # rows fail open (logged at ERROR above): a refusal or a failed mutation
+            # disclosed nothing, and a successful mutation wrote its row with its entries.
+            return error_response(
+                503, "The audit log cannot be written; the response holds sensitive fields "
+                "and is withheld", INTERNAL, headers={"Retry-After": "30"},
+            )
+        if errors:
+            body["errors"] = errors
         # Errors raised before execution (syntax, validation, variables) have no path and
         # no data entry; once execution started, `data` is present even if null.
         if result.data is not None or not result.errors or any(e.path for e in result.errors):

@@ -17,6 +17,11 @@ What is limited (`RateLimits`, built from `[rate_limit]`, `gateway.config.RateLi
   Anything presented that cannot be a client id (`identities.CLIENT_ID_PATTERN`), or no
   id at all, shares one key, so made-up ids cannot grow the table with long keys.
 
+- `/graphql` requests refused for their bearer token (401), per remote address, at the
+  per-address token rate: each is an audit row (`ledger.audit`), and no client's budget
+  applies before authentication, so past the limit they are answered 429 and logged, not
+  audited one by one: a flood of bad tokens cannot turn into a flood of database writes.
+
 A refused request consumes nothing more; `Retry-After` is how long until the same request
 would be admitted, in whole seconds rounded up (at least 1).
 
@@ -134,6 +139,12 @@ class RateLimits:
             Rate(token_requests_per_minute_per_address, 60, token_requests_per_minute_per_address),
             max_keys=max_keys,
         )
+        # Refused bearer tokens on /graphql, per address, at the same rate as token requests:
+        # each refusal is an audit row, and no client budget applies before authentication.
+        self.refusals = Limiter(
+            Rate(token_requests_per_minute_per_address, 60, token_requests_per_minute_per_address),
+            max_keys=max_keys,
+        )
 
     @classmethod
     def from_settings(cls, settings) -> RateLimits | None:
@@ -170,6 +181,18 @@ class RateLimits:
                 f"{self.token_address.rate.count} a minute); retry after {wait} s",
                 wait,
                 {"requestsPerMinute": self.token_address.rate.count},
+            )
+
+    def refused_token_from(self, address: str | None) -> None:
+        """Count one /graphql request refused for its token from `address`; past the limit,
+        RateLimited (answered 429, and no longer written to the audit log one by one)."""
+        wait = self.refusals.acquire(address_key(address), self.clock())
+        if wait is not None:
+            raise RateLimited(
+                f"too many requests with a missing or refused access token from this address "
+                f"(at most {self.refusals.rate.count} a minute); retry after {wait} s",
+                wait,
+                {"requestsPerMinute": self.refusals.rate.count},
             )
 
     def token_attempt_for(self, client_id: str) -> None:

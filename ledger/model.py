@@ -6,6 +6,8 @@ scaled by their account's `quantity_scale`. Every ledger row but `Entity` carrie
 `SourceSecret` is the gateway's, not any entity's: source systems serve every entity.
 So are the integration clients and roles (`ApiClient`, `Role`); a web-services user
 (`WsUser`) and an allow-list entry (`ClientEntity`) belong to one entity each.
+`AuditEvent` rows belong to the entity a request acted for, or to none (a token request
+that named no entity it could reach).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Date,
@@ -365,3 +368,63 @@ class SigningKey(Base):
     key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[str] = mapped_column(String(32))
     retired_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditEvent(EntityScoped, Base):
+    """One row of the audit log (`ledger.audit`): append-only, here and in the database.
+
+    Entity-scoped like the ledger, so a session confined to an entity sees only that
+    entity's events; `entity_id` is null for an event that could not be attributed to an
+    entity (a token request from an unauthenticated client, a token that did not verify).
+
+    Attributes:
+        id: the order of the log (autoincrement).
+        chain / seq: the hash chain the event is in (the entity's id; 0 for events of no
+            entity) and its gapless position there.
+        prev_hash / hash: the chain link (`ledger.audit.event_hash`).
+        occurred_at: ISO-8601 UTC with microseconds, as `JournalEntry.posted_at`.
+        request_id: the HTTP request's `X-Request-Id`.
+        event: one of `ledger.audit.EVENTS`.
+        outcome: `OK`, or the refusal's or error's code (OAuth error, `extensions.code`).
+        client_id / username: the integration client and the user it acted as, when known.
+        detail: what happened (JSON): operation, paths, scopes, ids; never a secret.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index("ix_audit_events_entity", "entity_id", "id"),
+        Index("ix_audit_events_request", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    entity_id: Mapped[int | None] = mapped_column(Id, ForeignKey("entities.id"), nullable=True)
+    chain: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON)
+
+
+class AuditHead(Base):
+    """The head of one audit hash chain (`AuditEvent.chain`): its last seq and hash.
+
+    Writers lock it (an UPDATE) before they extend the chain, so each chain stays linear;
+    `ledgergate audit verify` checks that the last event matches it (a deleted tail).
+    """
+
+    __tablename__ = "audit_heads"
+
+    chain: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# Rows no one may change or delete (`ledger.tenancy` in the ORM, triggers in the database).
+APPEND_ONLY = (*LEDGER_HISTORY, AuditEvent)

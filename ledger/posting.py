@@ -9,7 +9,7 @@ the second sees the first's key and replays its result.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -37,6 +37,10 @@ from .tenancy import ENTITY_KEY
 from .validators import PostingRefs, validate_entry
 
 MAX_KEY_LENGTH = 200
+
+# Called with the session and the entry ids just before a write commits, so that what it
+# writes (the audit row, `ledger.audit`) commits or rolls back with the entries.
+BeforeCommit = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -310,13 +314,16 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
     }
 
 
-async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> list[int]:
+async def post_entries(
+    session: AsyncSession, postings: Sequence[Posting], *, before_commit: BeforeCommit | None = None
+) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
     Returns the entry ids in request order. A posting whose key was seen before with the
     same request returns the original entry; with a different request it raises Conflict.
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
+    `before_commit(session, ids)` runs in the same transaction, before it commits.
     """
     entity = await lock_entity(session)
     hashes: list[str | None] = [None] * len(postings)
@@ -344,9 +351,17 @@ async def post_entries(session: AsyncSession, postings: Sequence[Posting]) -> li
         results.update(zip(fresh, ids))
     for index, earlier in repeats.items():
         results[index] = results[earlier]
+    ids = [results[i] for i in range(len(postings))]
+    if before_commit is not None:
+        await before_commit(session, ids)
     await session.commit()
-    return [results[i] for i in range(len(postings))]
+    return ids
 
 
-async def post_entry(session: AsyncSession, draft: EntryDraft, idempotency_key: str) -> int:
-    return (await post_entries(session, [Posting(draft, idempotency_key)]))[0]
+async def post_entry(
+    session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
+    before_commit: BeforeCommit | None = None,
+) -> int:
+    return (
+        await post_entries(session, [Posting(draft, idempotency_key)], before_commit=before_commit)
+    )[0]

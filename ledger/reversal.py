@@ -13,19 +13,31 @@ from .hashing import EntryContent, LineContent, SourceContent, fingerprint
 from .history import CodeBook, entry_contents
 from .model import Account, JournalEntry
 from .money import currency_scale, from_minor
-from .posting import Posting, check_key, lock_entity, replays, resolve_refs, write_postings
+from .posting import (
+    BeforeCommit,
+    Posting,
+    check_key,
+    lock_entity,
+    replays,
+    resolve_refs,
+    write_postings,
+)
 from .validators import validate_entry
 
 
 async def reverse_entry(
-    session: AsyncSession, number: str, date: dt.date, idempotency_key: str
+    session: AsyncSession, number: str, date: dt.date, idempotency_key: str, *,
+    before_commit: BeforeCommit | None = None,
 ) -> int:
-    """Post the mirror image of entry `number` on `date`, linked to it both ways."""
+    """Post the mirror image of entry `number` on `date`, linked to it both ways.
+    `before_commit(session, [id])` runs in the same transaction, before it commits."""
     entity = await lock_entity(session)
     check_key(idempotency_key)
     request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
     replayed, _ = await replays(session, [(0, idempotency_key, request_hash)])
     if replayed:
+        if before_commit is not None:
+            await before_commit(session, [replayed[0]])
         await session.commit()
         return replayed[0]
     original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
@@ -57,6 +69,8 @@ async def reverse_entry(
         raise InvalidEntry(violations)
     posting = Posting(draft, idempotency_key)
     [entry_id] = await write_postings(session, entity, [posting], [refs], [request_hash], {original.id: number})
+    if before_commit is not None:
+        await before_commit(session, [entry_id])
     await session.commit()
     return entry_id
 

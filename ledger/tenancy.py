@@ -4,7 +4,8 @@ A `LedgerSession` carries its entity in `session.info["entity_id"]`. Every ORM-e
 SELECT, UPDATE and DELETE it executes (Core `select(Model.col)` included) gets
 `entity_id = :entity` added to each entity-scoped table it touches, aliases included; every
 row it inserts through the unit of work must belong to that entity; and posted history
-(entries, lines, source links, idempotency keys) can never be updated or deleted through it.
+(entries, lines, source links, idempotency keys) and the audit log can never be updated
+or deleted through it.
 Code that really needs to cross entities (resolving the caller's entity, migrations, demo
 generation) must say so with the `ALL_ENTITIES` execution option or a plain engine
 connection.
@@ -13,7 +14,7 @@ connection.
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from .model import LEDGER_HISTORY, EntityScoped
+from .model import APPEND_ONLY, EntityScoped
 
 ENTITY_KEY = "entity_id"
 ALL_ENTITIES = {"ledgergate_all_entities": True}
@@ -40,7 +41,7 @@ def _confine_statement(state: ORMExecuteState) -> None:
         raise EntityConfinementError("ledger statement outside an entity scope")
     if state.is_update or state.is_delete:
         for mapper in state.all_mappers:
-            if mapper.class_ in LEDGER_HISTORY:
+            if mapper.class_ in APPEND_ONLY:
                 raise ImmutableHistoryError(f"{mapper.class_.__name__} rows are immutable")
     if state.is_select or state.is_update or state.is_delete:
         state.statement = state.statement.options(
@@ -64,7 +65,7 @@ def _guard_flush(session: Session, _context, _instances) -> None:
                     f"{type(obj).__name__} of entity {obj.entity_id} written in entity {entity_id}"
                 )
     for obj in (*session.dirty, *session.deleted):
-        if isinstance(obj, LEDGER_HISTORY) and (
+        if isinstance(obj, APPEND_ONLY) and (
             obj in session.deleted or session.is_modified(obj)
         ):
             raise ImmutableHistoryError(f"{type(obj).__name__} rows are immutable")

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ledger.audit import AuditTrail
 from ledger.store import LedgerDatabase
 
 from .errors import limit_exceeded, user_input_error
@@ -46,6 +47,10 @@ class RequestContext:
     live for one request only (they cache, and they bind to the running event loop).
     Each loader batch opens its own short session: GraphQL resolves siblings
     concurrently and one AsyncSession must never serve two tasks at once.
+
+    `audit` collects what the request must leave in the audit log (`ledger.audit`): the
+    gateway writes it when the request ends; a mutation writes its own row in its
+    transaction.
     """
 
     def __init__(
@@ -54,12 +59,32 @@ class RequestContext:
         principal: Principal,
         limits: Limits | None = None,
         sources: SourceCatalog = EMPTY_CATALOG,
+        request_id: str = "-",
     ):
         self.db = db
         self.principal = principal
         self.limits = limits or Limits()
         self.sources = sources
+        self.request_id = request_id
+        self._audit: AuditTrail | None = None
         self._loaders: dict[object, object] = {}
+
+    @property
+    def audit(self) -> AuditTrail:
+        """The request's audit trail, made on first use: most requests record nothing."""
+        if self._audit is None:
+            principal = self.principal
+            self._audit = AuditTrail(
+                self.request_id,
+                client_id=principal.client_id,
+                username=principal.username,
+                entity_id=principal.entity.id,
+            )
+        return self._audit
+
+    @property
+    def audit_started(self) -> bool:
+        return self._audit is not None
 
     @property
     def entity(self):

@@ -76,6 +76,14 @@ def _ledger_extensions(error: Exception) -> dict | None:
     return None
 
 
+def error_code(error: BaseException) -> str:
+    """The `extensions.code` a resolver's exception comes out with (INTERNAL: masked)."""
+    extensions = _ledger_extensions(error) or getattr(error, "extensions", None)  # type: ignore[arg-type]
+    if isinstance(extensions, dict) and isinstance(extensions.get("code"), str):
+        return extensions["code"]
+    return INTERNAL
+
+
 def format_error(error: GraphQLError) -> dict:
     """The JSON form of one error, with a code; unexpected failures are masked."""
     formatted = error.formatted

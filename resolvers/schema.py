@@ -7,6 +7,7 @@ from strawberry.federation import Schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from .audit.queries import AuditQueries
 from .ledger.mutations import LedgerMutations
 from .ledger.queries import LedgerQueries
 from .ledger.types import Account, JournalEntry, JournalLine
@@ -18,7 +19,7 @@ from .sources.catalog import SourceCatalog
 from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
 
-Query = merge_types("Query", (LedgerQueries, ReportQueries, SourceQueries))
+Query = merge_types("Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries))
 Mutation = merge_types("Mutation", (LedgerMutations,))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the

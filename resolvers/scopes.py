@@ -9,6 +9,7 @@ Every field of the schema declares the scopes it needs, printed in the SDL as
 - statistical quantities (`JournalLine.quantity`, `TrialBalanceRow.quantity`):
   `statistical:read` in addition; `Account.balance` of a *statistical* account is a
   quantity too, checked where it resolves (the account's type is data);
+- the audit log (`auditEvents`, `AuditEvent`): `audit:read`;
 - mutations: `ledger:post` (checked before the resolver runs: a refused mutation writes
   nothing). Reading back the posted entry needs `ledger:read` as everywhere else;
 - a source record type of system S: `source:S:read`; its fields marked sensitive
@@ -93,6 +94,7 @@ def requires(*scopes: str) -> list[list[str]]:
 LEDGER = requires(LEDGER_READ)
 POST = requires(LEDGER_POST)
 STATISTICAL = requires(STATISTICAL_READ)
+AUDIT = requires(AUDIT_READ)
 
 
 def holds(scopes: frozenset[str], required: Iterable[str]) -> bool:

@@ -75,13 +75,22 @@ NO_TOKEN_MESSAGE = "Authentication required: send an access token as Authorizati
 
 class AuthenticationFailed(CodedError):
     """A request that cannot act: `status` and `headers` for the HTTP response
-    (`gateway.graphql_http` uses them; a plain CodedError from a resolver is a 401)."""
+    (`gateway.graphql_http` uses them; a plain CodedError from a resolver is a 401).
+
+    For the audit log (`authentication_refused`): `reason`, a fixed string (`tokens.REASONS`,
+    `REFUSED`, `USER_CHANGED`; None for a 503, which refuses no token), and, once the token
+    verified, its `client_id` and `entity` (code): claims the signature vouches for.
+    """
 
     def __init__(self, message: str, *, status: int = 401, headers: dict[str, str] | None = None,
-                 code: str = UNAUTHENTICATED):
+                 code: str = UNAUTHENTICATED, reason: str | None = None,
+                 client_id: str | None = None, entity: str | None = None):
         super().__init__(message, code)
         self.status = status
         self.headers = headers or {}
+        self.reason = reason
+        self.client_id = client_id
+        self.entity = entity
 
 
 def _describable(text: str) -> str:
@@ -91,11 +100,14 @@ def _describable(text: str) -> str:
 
 def no_token(detail: str = "") -> AuthenticationFailed:
     return AuthenticationFailed(
-        NO_TOKEN_MESSAGE + detail, headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'}
+        NO_TOKEN_MESSAGE + detail, headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+        reason=tokens.NO_TOKEN,
     )
 
 
-def invalid_token(reason: str) -> AuthenticationFailed:
+def invalid_token(
+    reason: str, client_id: str | None = None, entity: str | None = None
+) -> AuthenticationFailed:
     description = _describable(reason)
     return AuthenticationFailed(
         f"Invalid access token: {description}",
@@ -105,6 +117,7 @@ def invalid_token(reason: str) -> AuthenticationFailed:
                 f'error_description="{description}"'
             )
         },
+        reason=description, client_id=client_id, entity=entity,
     )
 
 
@@ -180,7 +193,7 @@ class BearerPrincipalResolver:
             if actor.username != claims.subject or actor.entity_code != claims.entity:
                 log.info("bearer token refused: client %s, entity %s: %s", client_id,
                          claims.entity, USER_CHANGED)
-                raise invalid_token(USER_CHANGED)
+                raise invalid_token(USER_CHANGED, client_id, claims.entity)
             subject = f"{actor.client_id}/{actor.username}"
         else:
             subject = f"{trusted.issuer}#{claims.subject}"
@@ -239,7 +252,9 @@ class BearerPrincipalResolver:
         if cached.refused is not None:
             log.info("bearer token refused: client %s, entity %s: %s", client_id, entity,
                      cached.refused.reason)
-            raise invalid_token(REFUSED.get(cached.refused.kind, "access refused"))
+            raise invalid_token(
+                REFUSED.get(cached.refused.kind, "access refused"), client_id, entity
+            )
         return cached.actor
 
     async def _load(self, key: tuple[str, str | None]) -> _Cached:

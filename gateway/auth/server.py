@@ -20,6 +20,12 @@ two phases:
    builds the response with the token generator registered here (`tokens.issue`).
 
 No secret, token or key ever reaches a log line or an error description.
+
+Every answer of the token endpoint carries `X-Request-Id` and leaves a row in the audit log
+(`ledger.audit`): `token_issued` (client, user, entity, granted scopes) or `token_refused`
+(the OAuth error and its description, the client id as presented if it has a client id's
+shape, and the entity when the client authenticated). Issuing fails closed: a token whose issue cannot be recorded is not
+handed out (503). A refusal fails open, logged at ERROR: it granted nothing.
 """
 
 from __future__ import annotations
@@ -47,9 +53,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ledger import audit
 from ledger.store import LedgerDatabase
 
 from ..rate_limit import RateLimited, RateLimits
+from ..request_id import HEADER, request_id
 from ..secrets import SecretsError, SecretsKey
 from . import identities, tokens
 from .keystore import KeyRingCache
@@ -114,6 +122,16 @@ class _Client(ClientMixin):
 
     def get_allowed_scope(self, scope):
         return scope
+
+
+@dataclass
+class _Attempt:
+    """What the audit row of one token request needs, filled in as it is learnt."""
+
+    form: dict[str, str] = field(default_factory=dict)
+    client_id: str | None = None  # as presented, authenticated or not
+    resolved: _Resolved | None = None
+    scope: str | None = None  # granted
 
 
 @dataclass
@@ -326,15 +344,71 @@ class OAuthEndpoints:
     # --- the token endpoint ----------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
+        rid = request_id(request.headers)
+        attempt = _Attempt()
+        response = await self._token(request, attempt)
+        if response.status_code != 429:  # over a rate limit: logged, not one audit row each
+            response = await self._audit(rid, attempt, response)
+        response.headers[HEADER] = rid
+        return response
+
+    async def _audit(self, rid: str, attempt: _Attempt, response: Response) -> Response:
+        resolved = attempt.resolved
+        if response.status_code == 200 and resolved is not None and resolved.actor is not None:
+            actor = resolved.actor
+            event = audit.Event(
+                audit.TOKEN_ISSUED, audit.OK, rid,
+                {"scopes": (attempt.scope or "").split(), "grantType": GRANT_TYPE},
+                client_id=actor.client_id, username=actor.username, entity_id=actor.entity_id,
+            )
+        else:
+            body = orjson.loads(response.body)
+            authenticated = resolved is not None and resolved.client is not None
+            client_id = resolved.client.info.client_id if authenticated else attempt.client_id
+            if client_id is not None and not identities.CLIENT_ID_PATTERN.fullmatch(client_id):
+                # Not the shape of any client id: perhaps a secret in the wrong place
+                # (Basic credentials swapped). Never recorded.
+                client_id = None
+            entity = attempt.form.get("entity") or None
+            event = audit.Event(
+                audit.TOKEN_REFUSED, str(body.get("error", "refused"))[:64], rid,
+                {
+                    "description": body.get("error_description"),
+                    "status": response.status_code,
+                    "clientAuthenticated": authenticated,
+                    "entity": entity[:64] if entity else None,
+                    "scope": (attempt.form.get("scope") or "")[:500] or None,
+                },
+                client_id=client_id,
+                # Only an authenticated client's word ties the refusal to an entity's log.
+                entity_code=entity if authenticated else None,
+            )
+        try:
+            await audit.record(self.db, [event])
+        except Exception as error:  # whatever the driver raises
+            log.error(
+                "the audit log cannot be written (%s); event lost: request %s, %s %s, client %s, "
+                "%s", type(error).__name__, rid, event.event, event.outcome, event.client_id,
+                orjson.dumps(event.detail).decode(),
+            )
+            if event.event == audit.TOKEN_ISSUED:
+                return _error(
+                    "temporarily_unavailable",
+                    "no token can be issued now: the audit log cannot be written", 503,
+                )
+        return response
+
+    async def _token(self, request: Request, attempt: _Attempt) -> Response:
         if request.method != "POST":
             return _error("invalid_request", "the token endpoint takes POST only", 405,
                           {"Allow": "POST"})
         try:
             self._admit_address(request)
             ring = await self._current_ring()
-            form = await self._form(request)
+            form = attempt.form = await self._form(request)
+            attempt.client_id = form.get("client_id")
             self._admit_client(request, form)
-            resolved = await self._resolve(request, form)
+            resolved = attempt.resolved = await self._resolve(request, form, attempt)
             resolved.ring = ring
         except _Refusal as refusal:
             return refusal.response
@@ -343,6 +417,8 @@ class OAuthEndpoints:
         )
         status, body, headers = self._server.create_token_response(prepared)
         self._log(form, resolved, status, body)
+        if status == 200:
+            attempt.scope = body.get("scope")
         if isinstance(body, dict) and "error_description" in body:
             body["error_description"] = _describable(body["error_description"])
         headers = dict(headers)
@@ -433,10 +509,11 @@ class OAuthEndpoints:
             return "client_secret_post", form.get("client_id", ""), form["client_secret"]
         raise _Refusal(_invalid_client("no client authentication (use HTTP Basic or client_secret_post)"))
 
-    async def _resolve(self, request: Request, form: dict[str, str]) -> _Resolved:
+    async def _resolve(self, request: Request, form: dict[str, str], attempt: _Attempt) -> _Resolved:
         if form["grant_type"] != GRANT_TYPE:
             return _Resolved()  # authlib answers unsupported_grant_type
         method, client_id, secret = self._credentials(request, form)
+        attempt.client_id = client_id
         resolved = _Resolved(auth_method=method)
         info = await identities.authenticate_client(self.db, client_id, secret)
         if info is None:

@@ -1,4 +1,11 @@
-"""Ledger writes: posting and reversing entries, each under an idempotency key."""
+"""Ledger writes: posting and reversing entries, each under an idempotency key.
+
+Every mutation that runs leaves a `mutation` row in the audit log (`ledger.audit`): on
+success written in the posting's own transaction (so no committed entry lacks its row,
+and a row that cannot be written rolls the posting back), on failure added to the
+request's trail with the error code (and the violations), which the gateway writes when
+the request ends.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
-from ledger import model, posting, reversal
+from ledger import audit, model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
+from ledger.errors import InvalidEntry
 
+from ..errors import INTERNAL, error_code
 from ..scopes import POST
 from .dataloaders import EntryByIdLoader
 from .types import DimensionKind, JournalEntry
@@ -87,6 +96,36 @@ async def _payload(info: Info, entry_id: int) -> PostJournalEntryPayload:
     return PostJournalEntryPayload(entry=JournalEntry.from_row(row))
 
 
+# A failed mutation's row lists at most this many violations (an entry of 10,000 lines can
+# break a rule on each); `violationCount` says how many there were.
+MAX_AUDITED_VIOLATIONS = 50
+
+
+def _failure(error: Exception) -> dict:
+    code = error_code(error)
+    detail: dict = {"error": code}
+    if isinstance(error, InvalidEntry):
+        detail["violationCount"] = len(error.violations)
+        detail["violations"] = [
+            {"path": v.path, "message": v.message}
+            for v in error.violations[:MAX_AUDITED_VIOLATIONS]
+        ]
+    elif code != INTERNAL:  # an unexpected error's text is masked from callers and here
+        detail["message"] = str(error)[:500]
+    return detail
+
+
+async def _audited(info: Info, operation: str, detail: dict, write) -> int:
+    """`write(before_commit)` → entry id, with the mutation's audit row either way."""
+    trail = info.context.audit
+    try:
+        return await write(trail.mutation_recorder(operation, detail))
+    except Exception as error:
+        trail.add(audit.MUTATION, error_code(error), {"operation": operation, **detail,
+                                                      **_failure(error)})
+        raise
+
+
 @strawberry.type
 class LedgerMutations:
     @strawberry.federation.field(
@@ -97,9 +136,16 @@ class LedgerMutations:
     async def post_journal_entry(
         self, info: Info, input: JournalEntryInput, idempotency_key: str
     ) -> PostJournalEntryPayload:
-        draft = input.to_draft()
-        async with info.context.session() as session:
-            entry_id = await posting.post_entry(session, draft, idempotency_key)
+        async def write(before_commit) -> int:
+            draft = input.to_draft()
+            async with info.context.session() as session:
+                return await posting.post_entry(
+                    session, draft, idempotency_key, before_commit=before_commit
+                )
+
+        detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],
+                  "date": input.date.isoformat(), "lines": len(input.lines)}
+        entry_id = await _audited(info, "postJournalEntry", detail, write)
         return await _payload(info, entry_id)
 
     @strawberry.federation.field(
@@ -109,6 +155,12 @@ class LedgerMutations:
     async def reverse_journal_entry(
         self, info: Info, number: str, date: dt.date, idempotency_key: str
     ) -> PostJournalEntryPayload:
-        async with info.context.session() as session:
-            entry_id = await reversal.reverse_entry(session, number, date, idempotency_key)
+        async def write(before_commit) -> int:
+            async with info.context.session() as session:
+                return await reversal.reverse_entry(
+                    session, number, date, idempotency_key, before_commit=before_commit
+                )
+
+        detail = {"idempotencyKey": idempotency_key[:200], "number": number[:200], "date": date.isoformat()}
+        entry_id = await _audited(info, "reverseJournalEntry", detail, write)
         return await _payload(info, entry_id)

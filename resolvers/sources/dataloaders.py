@@ -47,6 +47,11 @@ class SourceRecordLoader(DataLoader):
         self.source = source
         self.record_type = record_type
         self.fields = fields
+        # Worked out once per request and field set, not per record: the audit log's
+        # `sensitive_read` names them (`resolvers.sources.records`).
+        self.sensitive_fields = tuple(
+            f.name for f in record_type.fields if f.sensitive and f.name in fields
+        )
 
     async def batch_load_fn(self, ids: Sequence[str]) -> list:
         name = f"{self.record_type.system}/{self.record_type.name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from ..errors import NOT_FOUND, CodedError
+from ..scopes import source_sensitive_scope
 from .dataloaders import SourceRecordLoader
 from .selection import selected_record_fields
 from .types import make_record
@@ -28,4 +29,9 @@ async def resolve_source_record(info: Info, system: str, record_type: str, recor
         lambda: SourceRecordLoader(catalog.sources[system], spec, fields),
     )
     record = await loader.load(record_id)
+    if loader.sensitive_fields and source_sensitive_scope(system) in info.context.principal.scopes:
+        # The response will carry these fields of this record: the audit log must say so
+        # (`sensitive_read`). Without the scope they come back null with FORBIDDEN, which
+        # the gateway records as `access_denied` instead.
+        info.context.audit.sensitive_read(system, record_type, loader.sensitive_fields, record_id)
     return make_record(catalog.graphql_types[(system, record_type)], spec, record)

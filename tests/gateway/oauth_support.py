@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import replace
 from urllib.parse import quote_plus
 
@@ -66,3 +67,17 @@ def asgi_client(app, address: str = "127.0.0.1") -> httpx.AsyncClient:
     """An HTTP client of the real app over ASGI, its requests coming from `address`."""
     transport = httpx.ASGITransport(app=app, client=(address, 50000))
     return httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test")
+
+
+def statement_table(statement: str) -> str:
+    """The first table a statement reads from."""
+    match = re.search(r"\bFROM\s+\"?(\w+)", statement)
+    return match.group(1) if match else statement
+
+
+def split_audit(statements: list[str]) -> tuple[list[str], int]:
+    """(the tables the statements not of the audit log read, how many audit INSERTs ran):
+    a refusal's audit row (`ledger.audit`: its chain's head locked and moved, one INSERT)
+    apart from the work of authentication."""
+    rest = [statement_table(s) for s in statements if "audit_" not in s]
+    return rest, sum(s.lstrip().startswith("INSERT INTO audit_events") for s in statements)

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import os
-import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -43,6 +42,7 @@ from tests.gateway.oauth_support import (
     oauth_settings,
     request_token,
     segment,
+    split_audit,
 )
 
 ENTITY = "{ entity { code name baseCurrency } }"
@@ -197,7 +197,7 @@ async def test_no_token(bearer):
     bearer.statements.reset()
     response = await bearer.graphql(None)
     assert_refused(response, NO_TOKEN, CHALLENGE)
-    assert bearer.statements.count == 0
+    assert split_audit(bearer.statements.statements) == ([], 1)  # its audit row only
 
 
 @pytest.mark.parametrize("authorization", ["Basic Ym90OnNlY3JldA==", "Token abc", "Bearer", "Bearer "])
@@ -263,17 +263,12 @@ async def test_an_invalid_token_is_401_with_its_reason_and_no_sql(bearer, case, 
     response = await bearer.graphql(token, "{ entity { code } accounts { edges { node { code } } } }")
     assert_refused(response, *invalid(reason), token)
     # Nothing is looked up for a token that does not verify; an unknown kid reloads the key
-    # ring once (a key rotated by another process), at most every 5 seconds.
+    # ring once (a key rotated by another process), at most every 5 seconds. The refusal's
+    # audit row is the one write (`ledger.audit`).
     expected = ["signing_keys"] if case == "unknown kid" else []
-    assert [_table(s) for s in bearer.statements.statements] == expected
+    assert split_audit(bearer.statements.statements) == (expected, 1)
     assert token not in caplog.text
     assert f"bearer token refused: {reason}" in caplog.text
-
-
-def _table(statement: str) -> str:
-    """The first table a statement reads from."""
-    match = re.search(r"\bFROM\s+\"?(\w+)", statement)
-    return match.group(1) if match else statement
 
 
 async def test_an_unknown_kid_reloads_the_ring_at_most_every_5_seconds(bearer):
@@ -281,10 +276,10 @@ async def test_an_unknown_kid_reloads_the_ring_at_most_every_5_seconds(bearer):
     bearer.statements.reset()
     for _ in range(3):
         assert (await bearer.graphql(token)).status_code == 401
-    assert bearer.statements.count == 1
+    assert split_audit(bearer.statements.statements) == (["signing_keys"], 3)
     bearer.clock.offset = 6
     assert (await bearer.graphql(token)).status_code == 401
-    assert bearer.statements.count == 2
+    assert split_audit(bearer.statements.statements) == (["signing_keys", "signing_keys"], 4)
 
 
 async def test_a_key_rotated_by_another_process_is_picked_up_on_its_first_token(bearer):
@@ -340,17 +335,19 @@ async def test_a_change_after_issuance_refuses_the_token_within_5_seconds(bearer
     assert response.status_code == 200 and response.json()["data"]["entity"]["code"] == "ACME"
     assert bearer.statements.count == 0
 
-    # After it, the token is refused: one statement (the actor lookup), no data.
+    # After it, the token is refused: the actor lookup, then the refusal's audit row; no data.
     bearer.clock.offset = 5.5
     bearer.statements.reset()
     response = await bearer.graphql(token, "{ entity { code } accounts { edges { node { code } } } }")
     assert_refused(response, *invalid(reason), token)
-    assert bearer.statements.count == 1
+    work, audit_rows = split_audit(bearer.statements.statements)
     assert "api_clients" in bearer.statements.statements[0]
-    # The refusal is cached as well: another attempt runs no SQL.
+    # Then the refusal's audit row: its entity, named by the token, looked up by code.
+    assert (work[1:], audit_rows) == (["entities"], 1)
+    # The refusal is cached as well: another attempt runs no SQL but its audit row's.
     bearer.statements.reset()
     assert_refused(await bearer.graphql(token), *invalid(reason), token)
-    assert bearer.statements.count == 0
+    assert split_audit(bearer.statements.statements) == (["entities"], 1)
     assert token not in caplog.text
     assert f"client {bearer.acme.client_id}, entity ACME" in caplog.text
 

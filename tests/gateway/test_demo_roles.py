@@ -32,7 +32,7 @@ YEAR = '(from: "2026-01-01", to: "2026-12-31")'
 # What each role may do; every probe not listed must be refused.
 EXPECTED = {
     "auditor": {"ledger", "statistics", "crm", "pos", "hr", "hr-salary", "usage", "ap-bill",
-                "ap-vendor", "ap-payment"},
+                "ap-vendor", "ap-payment", "audit"},
     "bi-reader": {"ledger", "statistics", "crm", "pos", "hr", "usage", "ap-bill", "ap-vendor",
                   "ap-payment"},
     "bill-payments": {"ap-bill", "ap-vendor", "ap-payment"},
@@ -49,7 +49,7 @@ RECORD_PROBES = {
     "ap-vendor": ("SOFTCO", ("ap", "Vendor")),
     "ap-payment": ("SOFTCO", ("ap", "Payment")),
 }
-PROBES = ["ledger", "statistics", *RECORD_PROBES, "hr-salary", "post"]
+PROBES = ["ledger", "statistics", *RECORD_PROBES, "hr-salary", "audit", "post"]
 
 POST = """
 mutation Post($key: String!) {
@@ -95,6 +95,8 @@ def probe_query(probe: str, index) -> tuple[str, str, dict]:
             f'{{ r: sourceRecord(system: "hr", recordType: "Employee", recordId: "{employee}") '
             "{ recordId ... on HrEmployee { annualSalary } } }"
         ), {}
+    if probe == "audit":  # the token requests of these tests are events already
+        return "SOFTCO", "{ auditEvents(first: 1) { edges { node { event occurredAt } } } }", {}
     if probe == "post":
         return "SOFTCO", POST, {"key": f"roles-{next(_keys)}"}
     entity, (system, record_type) = RECORD_PROBES[probe]
@@ -167,6 +169,7 @@ async def test_introspection_shows_each_role_only_its_types(demo, role):
     assert ("ApBill" in types) == ("ap-bill" in EXPECTED[role])
     assert ("CrmSalesOrder" in types) == ("crm" in EXPECTED[role])
     assert ("Mutation" in types) == ("post" in EXPECTED[role])
+    assert ("AuditEvent" in types) == ("audit" in EXPECTED[role])
     employee = result["data"]["employee"]
     if "hr" not in EXPECTED[role]:
         assert employee is None

@@ -221,7 +221,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, capsys, monkeypatch)
         assert await asyncio.to_thread(main, [*argv, "--config", str(config)]) == 2
         out = capsys.readouterr()
         assert (out.out, out.err) == ("", (
-            "ledgergate: the database schema is at revision none, this version needs 0005: run "
+            "ledgergate: the database schema is at revision none, this version needs 0006: run "
             "`ledgergate db upgrade` first\n"
         )), argv
 

@@ -162,13 +162,46 @@ async def test_a_bad_token_consumes_no_budget(limited):
     token = await limited.token(limited.acme)
     head, body, signature = token.split(".")
     forged = f"{head}.{body}.{signature[::-1]}"  # names ACME's client, does not verify
-    async with limited.http() as http:
-        for _ in range(5):
+    for n in range(5):  # from addresses of their own: the refusals' own limit is tested below
+        async with limited.http(f"10.98.0.{n + 1}") as http:
             response = await _graphql(http, forged)
             assert response.status_code == 401 and "RATE_LIMITED" not in response.text
             assert (await http.post("/graphql", json={"query": ENTITY})).status_code == 401
-        assert len(limited.app.state.rate_limits.graphql) == 0
+    assert len(limited.app.state.rate_limits.graphql) == 0
+    async with limited.http() as http:
         assert [(await _graphql(http, token)).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+async def test_refused_tokens_from_one_address_are_limited_and_not_audited_past_it(limited):
+    """Each refused bearer token is an audit row: past the per-address budget (6 a minute
+    here) the refusals are answered 429 and written no more, so a flood of bad tokens is not
+    a flood of database writes. Other addresses, and good tokens, are unaffected."""
+    from sqlalchemy import func, select
+
+    from ledger.model import AuditEvent
+
+    async def refusals() -> int:
+        async with limited.db.engine.connect() as connection:
+            return await connection.scalar(
+                select(func.count()).select_from(AuditEvent.__table__)
+                .where(AuditEvent.event == "authentication_refused")
+            )
+
+    token = await limited.token(limited.acme)
+    async with limited.http("10.97.0.1") as http:
+        statuses = [(await http.post("/graphql", json={"query": ENTITY})).status_code for _ in range(8)]
+        assert statuses == [401] * 6 + [429] * 2
+        over = await http.post("/graphql", json={"query": ENTITY}, headers={"Authorization": "Bearer x.y.z"})
+        assert over.status_code == 429 and over.headers["retry-after"] == "10"
+        assert over.json()["errors"][0]["extensions"] == {
+            "code": "RATE_LIMITED", "limit": {"requestsPerMinute": 6}, "retryAfter": 10}
+        assert (await _graphql(http, token)).status_code == 200  # a good token still answers
+        assert await refusals() == 6
+        limited.clock.now += 10
+        assert (await http.post("/graphql", json={"query": ENTITY})).status_code == 401
+    async with limited.http("10.97.0.2") as http:
+        assert (await http.post("/graphql", json={"query": ENTITY})).status_code == 401
+    assert await refusals() == 8
 
 
 async def test_a_limited_mutation_writes_nothing(limited, world):

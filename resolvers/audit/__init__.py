@@ -1,0 +1,1 @@
+"""GraphQL over the audit log (`ledger.audit`): `Query.auditEvents`, needing `audit:read`."""
