@@ -74,7 +74,7 @@ def create_app(
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
-    schema = build_schema(catalog, settings.introspection)
+    schema = build_schema(catalog, settings.introspection, compiled=settings.compiled)
     oauth = _oauth_endpoints(settings, database, catalog)
     if principals is None:
         principals = BearerPrincipalResolver(

@@ -56,6 +56,9 @@ class Settings:
         secrets_key_file: the key file that encrypts the stored credentials of source
             systems and the token signing keys (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY`
             takes precedence.
+        compiled: complete plain-attribute selections with generated builders
+            (`resolvers.compiled`, issue 5); false: graphql-core's normal path only, for
+            diagnosis. Responses are the same either way.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -68,6 +71,7 @@ class Settings:
     sources_file: Path | None = None
     secrets_key_file: Path | None = None
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    compiled: bool = True
 
     @property
     def issuer(self) -> str:
@@ -101,6 +105,8 @@ def load_settings(path: Path | None = None) -> Settings:
         issuer = "https://ledger.example.com"      # default http://{host}:{port}
         audience = "ledgergate"
         token_ttl = 900                            # seconds, 60..86400
+        [execution]
+        compiled = true                            # false: graphql-core's path only
 
     `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
     The credentials of source systems are in the database, encrypted (`gateway.secrets`).
@@ -165,7 +171,7 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources", "secrets", "oauth"}
+    known = {"database", "http", "limits", "sources", "secrets", "oauth", "execution"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
@@ -183,6 +189,9 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
     secrets = _section(raw, "secrets", path)
     if unknown := set(secrets) - {"key_file"}:
         raise ConfigError(f"{path}: unknown key(s) secrets.{sorted(unknown)}; expected key_file")
+    execution = _section(raw, "execution", path)
+    if unknown := set(execution) - {"compiled"}:
+        raise ConfigError(f"{path}: unknown key(s) execution.{sorted(unknown)}; expected compiled")
     return Settings(
         database_url=_typed(database, "url", str, settings.database_url, path, "database"),
         host=_typed(http, "host", str, settings.host, path, "http"),
@@ -196,6 +205,7 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         sources_file=_relative_path(sources, "file", path, "sources"),
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
         oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path),
+        compiled=_typed(execution, "compiled", bool, settings.compiled, path, "execution"),
     )
 
 
