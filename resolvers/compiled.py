@@ -127,7 +127,7 @@ class PlanCache:
 
     def _remember(self, store: OrderedDict, key, value) -> None:
         store[key] = value
-        if len(store) > self.size:
+        while len(store) > self.size:
             store.popitem(last=False)
 
     def relevant_variables(self, nodes: tuple[FieldNode, ...], fragments) -> tuple[str, ...]:

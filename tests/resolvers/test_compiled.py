@@ -1,6 +1,6 @@
 """The compiled execution path (`resolvers.compiled`) against graphql-core's own.
 
-Two apps on one ledger, one with `[execution] compiled = true`, one with false, answer the
+Two apps on one ledger_data, one with `[execution] compiled = true`, one with false, answer the
 same request from the same caller (one token, valid for both: they share the signing
 keys). Every response must be the same, byte for byte: data, errors (messages, paths,
 locations, codes) and their order. And the compiled app must actually have used its
@@ -9,104 +9,10 @@ builders (its plan cache counts what they served), or the comparison proves noth
 
 from __future__ import annotations
 
-import dataclasses
-
-import httpx
 import pytest
 
-from gateway.app import create_app
-from resolvers.context import RequestContext
 from resolvers.ledger import types as ledger_types
-from tests.callers import fetch_token, pin_actor_cache, provision_tester
-from tests.conftest import make_settings
-from tests.support import POST, post_random_entries, sale
-
-READ, STAT, POST_SCOPE = "ledger:read", "statistical:read", "ledger:post"
-ACME_DIMS = [("DEPARTMENT", "SALES"), ("DEPARTMENT", "ENG"), ("LOCATION", "NYC"), ("CUSTOMER", "C1")]
-
-
-def plans_of(app):
-    return app.state.schema.execution_context_class.plans
-
-
-class Both:
-    """Sends each request to the compiled and the plain app, as the same caller."""
-
-    def __init__(self, compiled, plain, party):
-        self.compiled, self.plain, self.party = compiled, plain, party
-        self.tokens: dict[frozenset[str] | None, str] = {}
-
-    async def token(self, scopes) -> str:
-        key = None if scopes is None else frozenset(scopes)
-        if key not in self.tokens:
-            wanted = None if key is None else " ".join(sorted(key))
-            self.tokens[key] = await fetch_token(self.compiled, self.party, "ACME", wanted)
-        return self.tokens[key]
-
-    async def send(self, http, query, variables, scopes) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {await self.token(scopes)}"}
-        return await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-
-    async def execute(self, http, query, variables, scopes) -> tuple:
-        """The schema's own result, before the endpoint formats (and masks) errors."""
-        app = http.app
-        headers = {"authorization": f"Bearer {await self.token(scopes)}"}
-        principal = await app.state.principals.principal(headers)
-        context = RequestContext(app.state.db, principal, make_settings().limits)
-        result = await app.state.schema.execute(query, variable_values=variables, context_value=context)
-        errors = [
-            {"message": e.message, "path": e.path, "locations": [(l.line, l.column) for l in e.locations or ()],
-             "extensions": e.extensions}
-            for e in result.errors or ()
-        ]
-        return result.data, errors
-
-    async def __call__(self, query, variables=None, scopes=None, *, compiled=True) -> dict:
-        """The response (as JSON), after checking both apps gave the same bytes, and that
-        both schemas gave the same data and errors (`last_errors`: graphql-core's own
-        messages, which the endpoint masks for unexpected ones); `compiled`: whether the
-        compiled app must have served part of it with a builder."""
-        plans = plans_of(self.compiled.app)
-        served = plans.served
-        fast = await self.send(self.compiled, query, variables, scopes)
-        slow = await self.send(self.plain, query, variables, scopes)
-        assert fast.status_code == slow.status_code
-        assert fast.content == slow.content, (fast.json(), slow.json())
-        if compiled:
-            assert plans.served > served, "the compiled path served nothing"
-        fast_result = await self.execute(self.compiled, query, variables, scopes)
-        slow_result = await self.execute(self.plain, query, variables, scopes)
-        assert fast_result == slow_result
-        self.last_errors = fast_result[1]
-        return fast.json()
-
-
-@pytest.fixture
-async def both(world):
-    apps = [create_app(dataclasses.replace(make_settings(), compiled=flag), db=world.db) for flag in (True, False)]
-    assert plans_of(apps[0]) is not None and not hasattr(apps[1].state.schema.execution_context_class, "plans")
-    party = await provision_tester(world.db)
-    clients = []
-    for app in apps:
-        pin_actor_cache(app)
-        clients.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledgergate.test"))
-        clients[-1].app = app
-    yield Both(clients[0], clients[1], party)
-    for client in clients:
-        await client.aclose()
-
-
-@pytest.fixture
-async def ledger(both, world):
-    """40 random ACME entries, a sale with memo and source links, a statistical entry."""
-    await post_random_entries(world.db, world.acme, 40, 5, ["1000", "1100", "2000", "4000", "5000"], ACME_DIMS)
-    result = await both(POST, {"input": sale(), "key": "k1"}, compiled=False)
-    assert "errors" not in result, result
-    stat = {"journal": "GJ", "date": "2026-03-31", "lines": [{"account": "9000", "quantity": "3"}]}
-    result = await both(POST, {"input": stat, "key": "k2"}, compiled=False)
-    assert "errors" not in result, result
-    return world
-
+from tests.resolvers.compiled_support import POST_SCOPE, READ, STAT, plans_of
 
 PAGE = """query Page($code: String!, $first: Int!) {
   account(code: $code) { lines(first: $first) { edges { cursor node {
@@ -141,7 +47,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-async def test_hand_written_queries_answer_the_same(both, ledger, name):
+async def test_hand_written_queries_answer_the_same(both, ledger_data, name):
     query, variables = CASES[name]
     result = await both(query, variables)
     assert "errors" not in result, result
@@ -155,7 +61,7 @@ DIRECTIVES = """query D($a: Boolean!, $b: Boolean!) {
 fragment F on JournalLine { currency date @include(if: $b) }"""
 
 
-async def test_skip_and_include_with_variables_get_a_plan_per_value(both, ledger):
+async def test_skip_and_include_with_variables_get_a_plan_per_value(both, ledger_data):
     plans = plans_of(both.compiled.app)
     seen = {}
     for a in (True, False):
@@ -173,7 +79,7 @@ async def test_skip_and_include_with_variables_get_a_plan_per_value(both, ledger
     assert plans.built == built
 
 
-async def test_a_variable_the_selection_does_not_read_shares_the_plan(both, ledger):
+async def test_a_variable_the_selection_does_not_read_shares_the_plan(both, ledger_data):
     plans = plans_of(both.compiled.app)
     await both(PAGE, {"code": "1100", "first": 5})
     built = plans.built
@@ -210,7 +116,7 @@ NULLS = {
 
 
 @pytest.mark.parametrize("name", list(NULLS))
-async def test_nulls_in_non_null_fields_are_graphql_cores_errors(both, ledger, broken_lines, name):
+async def test_nulls_in_non_null_fields_are_graphql_cores_errors(both, ledger_data, broken_lines, name):
     variables = {"code": "1100", "first": 50} if "$code" in NULLS[name] else None
     plans = plans_of(both.compiled.app)
     handed_back = plans.handed_back
@@ -235,7 +141,7 @@ SCOPED = [
 
 @pytest.mark.parametrize("scopes", [{READ}, {READ, STAT}, {POST_SCOPE}, {READ, POST_SCOPE}, None],
                          ids=["read", "read+statistical", "post", "read+post", "every scope"])
-async def test_each_scope_set_gets_the_same_response(both, ledger, scopes):
+async def test_each_scope_set_gets_the_same_response(both, ledger_data, scopes):
     """Tokens with fewer scopes: refused fields are nulled with FORBIDDEN by the middleware
     on both paths. (One root field per request: the order of errors from root fields
     resolved concurrently depends on I/O timing, on either path.)"""
@@ -247,7 +153,7 @@ async def test_each_scope_set_gets_the_same_response(both, ledger, scopes):
         assert codes == (set() if scopes is None or STAT in scopes else {"FORBIDDEN"})
 
 
-async def test_what_a_caller_may_read_stays_compiled(both, ledger):
+async def test_what_a_caller_may_read_stays_compiled(both, ledger_data):
     plans = plans_of(both.compiled.app)
     for query in ("{ journalEntries(first: 10) { edges { node { lines { debit memo } } } } }",
                   "{ trialBalance(from: \"2026-01-01\", to: \"2026-12-31\") { rows { debit net } } }"):
@@ -256,7 +162,7 @@ async def test_what_a_caller_may_read_stays_compiled(both, ledger):
         assert "errors" not in result and plans.served > served
 
 
-async def test_one_document_for_callers_with_different_scopes_never_shares_a_decision(both, ledger):
+async def test_one_document_for_callers_with_different_scopes_never_shares_a_decision(both, ledger_data):
     query = "{ account(code: \"1100\") { lines(first: 20) { edges { node { debit quantity } } } } }"
     full = await both(query, scopes={READ, STAT})
     refused = await both(query, scopes={READ}, compiled=False)
@@ -264,3 +170,15 @@ async def test_one_document_for_callers_with_different_scopes_never_shares_a_dec
     assert "errors" not in full and full == again
     assert {e["extensions"]["code"] for e in refused["errors"]} == {"FORBIDDEN"}
     assert all(edge["node"]["quantity"] is None for edge in refused["data"]["account"]["lines"]["edges"])
+
+
+async def test_the_plan_cache_is_bounded(both, ledger_data):
+    plans = plans_of(both.compiled.app)
+    plans.size = 3
+    for n in range(6):  # six documents, each with its own plans
+        await both(f"{{ a{n}: entity {{ code }} periods {{ name }} }}")
+    assert len(plans) == 3
+    # An evicted plan is made again, the same.
+    built = plans.built
+    await both("{ a0: entity { code } periods { name } }")
+    assert plans.built > built
