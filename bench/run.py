@@ -13,6 +13,9 @@ and prints a Markdown table:
   returning byte-for-byte equivalent JSON (checked);
 - small-query throughput (one quiet account with its balance) with wrk, vs the baseline;
 - SQL statements per request for entries → lines → account at 10, 100 and 1,000 entries.
+
+The first three are measured twice in the same run, against a second gateway process with
+`[execution] compiled = false` (graphql-core's path only), so the compiled path's gain shows.
 Needs `wrk` (Debian package `wrk`) for the throughput figure.
 """
 
@@ -37,7 +40,7 @@ import orjson
 from bench.credentials import add_client, bearer, bench_key_file, key_env
 
 ROOT = Path(__file__).resolve().parent.parent
-GATEWAY_PORT, BASELINE_PORT = 8391, 8392
+GATEWAY_PORT, BASELINE_PORT, PLAIN_PORT = 8391, 8392, 8393
 
 TB_QUERY = """query TB($from: Date!, $to: Date!) {
   trialBalance(from: $from, to: $to, groupBy: [DEPARTMENT]) {
@@ -121,9 +124,25 @@ def timed(fn, repeat: int, warmup: int = 2) -> float:
     return statistics.median(samples)
 
 
+def wait_for_free_port(port: int, seconds: float = 600) -> None:
+    """Other runs use the same fixed ports: wait until nobody listens on `port`, or a
+    stranger's server would be measured."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"port {port} stayed busy for {seconds:.0f} s")
+        print(f"port {port} is busy; waiting", file=sys.stderr)
+        time.sleep(5)
+
+
 def start_server(
     kind: str, db: Path, port: int, entity: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen:
+    wait_for_free_port(port)
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", kind, str(db), str(port), entity], cwd=ROOT,
         env={**os.environ, **(env or {})},
@@ -221,43 +240,57 @@ def main() -> None:
     servers: list[subprocess.Popen] = []
     try:
         servers.append(start_server("gateway", db, GATEWAY_PORT, t["entity"], key_env(db)))
+        servers.append(start_server("gateway-plain", db, PLAIN_PORT, t["entity"], key_env(db)))
         servers.append(start_server("baseline", db, BASELINE_PORT, t["entity"]))
-        gql_url = f"http://127.0.0.1:{GATEWAY_PORT}/graphql"
+        gateways = {"compiled": GATEWAY_PORT, "plain": PLAIN_PORT}
+        base_url = f"http://127.0.0.1:{BASELINE_PORT}"
+        # Both gateways share the ledger's signing keys: one token serves both.
         headers = bearer(f"http://127.0.0.1:{GATEWAY_PORT}", client, t["entity"])
+        label = {"compiled": "compiled path on", "plain": "compiled path off"}
+        tb_vars = {"from": t["first_day"], "to": t["last_day"]}
+        first = min(10_000, t["busiest_lines"])
+        page_vars = {"code": t["busiest"], "first": first}
+        page_base = f"{base_url}/lines?code={t['busiest']}&first={first}"
+        small_vars = {"code": t["quiet"]}
+        small_base = f"{base_url}/account?code={t['quiet']}"
         with httpx.Client(timeout=120) as http:
-            def post(query, variables):
-                r = http.post(gql_url, json={"query": query, "variables": variables}, headers=headers)
+            def post(port, query, variables):
+                r = http.post(f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables},
+                              headers=headers)
                 r.raise_for_status()
                 body = r.json()
                 assert "errors" not in body, body["errors"]
-                return body
+                return r
 
-            tb_vars = {"from": t["first_day"], "to": t["last_day"]}
-            tb_rows = post(TB_QUERY, tb_vars)["data"]["trialBalance"]["rows"]
-            assert len(tb_rows) == len(sql_rows), (len(tb_rows), len(sql_rows))
-            tb_time = timed(lambda: post(TB_QUERY, tb_vars), args.repeat)
-            rows.append(("Trial balance, account × department, "
-                         f"{t['entity_lines']:,} lines ({len(tb_rows)} rows)",
-                         f"{tb_time * 1000:.0f} ms", f"{sql_time * 1000:.0f} ms (sqlite3, same SQL)",
-                         f"{tb_time / sql_time:.2f}×"))
-
-            first = min(10_000, t["busiest_lines"])
-            page_vars = {"code": t["busiest"], "first": first}
-            base_url = f"http://127.0.0.1:{BASELINE_PORT}/lines?code={t['busiest']}&first={first}"
-            assert post(PAGE_QUERY, page_vars) == http.get(base_url).json(), "baseline JSON differs"
-            page_time = timed(lambda: post(PAGE_QUERY, page_vars), args.repeat)
-            base_time = timed(lambda: http.get(base_url).raise_for_status(), args.repeat)
-            rows.append((f"Big page, {first:,} lines × 8 fields", f"{page_time * 1000:.1f} ms",
-                         f"{base_time * 1000:.1f} ms (Starlette + orjson)", f"{page_time / base_time:.2f}×"))
-
-            small_vars = {"code": t["quiet"]}
-            small_base = f"http://127.0.0.1:{BASELINE_PORT}/account?code={t['quiet']}"
-            assert post(SMALL_QUERY, small_vars) == http.get(small_base).json(), "baseline JSON differs"
-        gql_rps = wrk(gql_url, args.seconds, orjson.dumps({"query": SMALL_QUERY, "variables": small_vars}).decode(),
-                      {"Content-Type": "application/json", **headers})
-        base_rps = wrk(small_base, args.seconds)
-        rows.append((f"Small query (account + balance of {t['quiet_lines']} lines), 1 worker, wrk -c8",
-                     f"{gql_rps:,.0f} req/s", f"{base_rps:,.0f} req/s", f"{gql_rps / base_rps:.2f}× of baseline"))
+            bodies = {}
+            for name, port in gateways.items():
+                tb_rows = post(port, TB_QUERY, tb_vars).json()["data"]["trialBalance"]["rows"]
+                assert len(tb_rows) == len(sql_rows), (len(tb_rows), len(sql_rows))
+                tb_time = timed(lambda port=port: post(port, TB_QUERY, tb_vars), args.repeat)
+                rows.append((f"Trial balance, account × department, {t['entity_lines']:,} lines "
+                             f"({len(tb_rows)} rows), {label[name]}",
+                             f"{tb_time * 1000:.0f} ms", f"{sql_time * 1000:.0f} ms (sqlite3, same SQL)",
+                             f"{tb_time / sql_time:.2f}×"))
+            base_page = http.get(page_base).content
+            for name, port in gateways.items():
+                bodies[name] = post(port, PAGE_QUERY, page_vars).content
+                assert orjson.loads(bodies[name]) == orjson.loads(base_page), "baseline JSON differs"
+                page_time = timed(lambda port=port: post(port, PAGE_QUERY, page_vars), args.repeat)
+                base_time = timed(lambda: http.get(page_base).raise_for_status(), args.repeat)
+                rows.append((f"Big page, {first:,} lines × 8 fields, {label[name]}", f"{page_time * 1000:.1f} ms",
+                             f"{base_time * 1000:.1f} ms (Starlette + orjson)", f"{page_time / base_time:.2f}×"))
+            assert bodies["compiled"] == bodies["plain"], "the compiled path's bytes differ"
+            for port in gateways.values():
+                assert orjson.loads(post(port, SMALL_QUERY, small_vars).content) == http.get(small_base).json(), \
+                    "baseline JSON differs"
+        small_body = orjson.dumps({"query": SMALL_QUERY, "variables": small_vars}).decode()
+        for name, port in gateways.items():
+            gql_rps = wrk(f"http://127.0.0.1:{port}/graphql", args.seconds, small_body,
+                          {"Content-Type": "application/json", **headers})
+            base_rps = wrk(small_base, args.seconds)
+            rows.append((f"Small query (account + balance of {t['quiet_lines']} lines), 1 worker, wrk -c8, "
+                         f"{label[name]}", f"{gql_rps:,.0f} req/s", f"{base_rps:,.0f} req/s",
+                         f"{gql_rps / base_rps:.2f}× of baseline"))
     finally:
         for process in servers:
             process.terminate()

@@ -1,8 +1,10 @@
 """Run one benchmark server in its own process:
-`python -m bench.serve gateway|gateway-open|baseline DB PORT ENTITY`.
+`python -m bench.serve gateway|gateway-plain|gateway-open|baseline DB PORT ENTITY`.
 
 - `gateway`: as `ledgergate serve` runs it: bearer tokens (RS256 verification, the actor
   cache) and field-scope checks; the secrets key comes from LEDGERGATE_SECRETS_KEY.
+- `gateway-plain`: the same with `[execution] compiled = false` (graphql-core's path only),
+  so `bench.run` shows what the compiled path gains.
 - `gateway-open`: the same app with authentication taken out, for `bench.auth` only: every
   request acts for ENTITY with every scope (`OpenPrincipal`, injected through
   `create_app(principals=...)`; the gateway itself has no such mode). The difference between
@@ -43,7 +45,7 @@ class OpenPrincipal:
 def main() -> None:
     kind, db_path, port, entity = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     url = f"sqlite:///{db_path}"
-    if kind in ("gateway", "gateway-open"):
+    if kind in ("gateway", "gateway-plain", "gateway-open"):
         from gateway.app import create_app
         from gateway.config import MAX_RATE, RateLimitSettings, Settings
         from ledger.store import LedgerDatabase
@@ -57,8 +59,9 @@ def main() -> None:
             requests_per_second=MAX_RATE, burst=MAX_RATE, token_requests_per_minute=MAX_RATE,
             token_requests_per_minute_per_address=MAX_RATE,
         )
-        app = create_app(Settings(database_url=url, graphiql=False, rate_limit=unreachable),
-                         db=db, principals=principals)
+        settings = Settings(database_url=url, graphiql=False, rate_limit=unreachable,
+                            compiled=kind != "gateway-plain")
+        app = create_app(settings, db=db, principals=principals)
     else:
         from bench.baseline import create_baseline_app
 

@@ -105,7 +105,7 @@ def create_app(
     owns_db = db is None
     database = db or LedgerDatabase.from_url(settings.database_url)
     catalog = sources or SourceCatalog()
-    schema = build_schema(catalog, settings.introspection)
+    schema = build_schema(catalog, settings.introspection, compiled=settings.compiled)
     rate_limits = RateLimits.from_settings(settings.rate_limit)
     oauth = _oauth_endpoints(settings, database, catalog, rate_limits)
     if principals is None:

@@ -135,6 +135,9 @@ class Settings:
             systems and the token signing keys (`gateway.secrets`); `LEDGERGATE_SECRETS_KEY`
             takes precedence.
         rate_limit: per-client rate limits of /graphql and /oauth/token.
+        compiled: complete plain-attribute selections with generated builders
+            (`resolvers.compiled`, issue 5); false: graphql-core's normal path only, for
+            diagnosis. Responses are the same either way.
     """
 
     database_url: str = f"sqlite:///{DEFAULT_DEMO_DB}"
@@ -148,6 +151,7 @@ class Settings:
     secrets_key_file: Path | None = None
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
+    compiled: bool = True
 
     @property
     def issuer(self) -> str:
@@ -198,6 +202,8 @@ def load_settings(path: Path | None = None) -> Settings:
         burst = 100
         token_requests_per_minute = 20             # /oauth/token, per presented client id
         token_requests_per_minute_per_address = 60 # /oauth/token, per remote address
+        [execution]
+        compiled = true                            # false: graphql-core's path only
 
     `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
     The credentials of source systems are in the database, encrypted (`gateway.secrets`).
@@ -262,7 +268,7 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources", "secrets", "oauth", "rate_limit"}
+    known = {"database", "http", "limits", "sources", "secrets", "oauth", "rate_limit", "execution"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
@@ -282,6 +288,9 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         raise ConfigError(f"{path}: unknown key(s) secrets.{sorted(unknown)}; expected key_file")
     host = _typed(http, "host", str, settings.host, path, "http")
     port = _typed(http, "port", int, settings.port, path, "http")
+    execution = _section(raw, "execution", path)
+    if unknown := set(execution) - {"compiled"}:
+        raise ConfigError(f"{path}: unknown key(s) execution.{sorted(unknown)}; expected compiled")
     return Settings(
         database_url=_typed(database, "url", str, settings.database_url, path, "database"),
         host=host,
@@ -296,6 +305,7 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         secrets_key_file=_relative_path(secrets, "key_file", path, "secrets"),
         oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path, f"http://{host}:{port}"),
         rate_limit=_rate_limit(_section(raw, "rate_limit", path), settings.rate_limit, path),
+        compiled=_typed(execution, "compiled", bool, settings.compiled, path, "execution"),
     )
 
 

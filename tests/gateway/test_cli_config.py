@@ -105,3 +105,23 @@ async def test_an_app_with_introspection_off_refuses_it_and_answers_the_rest(wor
         refused = await gql("{ __schema { queryType { name } } }")
         assert refused["data"] is None and refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert await gql("{ entity { code } }") == {"data": {"entity": {"code": "ACME"}}}
+
+
+def test_the_compiled_path_is_on_by_default_and_can_be_turned_off(tmp_path):
+    from resolvers.compiled import CompiledExecutor
+    from resolvers.schema import build_schema
+
+    config = tmp_path / "ledgergate.toml"
+    assert load_settings(None).compiled is True
+    config.write_text("[execution]\ncompiled = false\n")
+    assert load_settings(config).compiled is False
+    config.write_text('[execution]\ncompiled = "no"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == f"{config}: execution.compiled must be true or false, got 'no'"
+    config.write_text("[execution]\ncompiled = true\nfast = true\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config)
+    assert str(raised.value) == f"{config}: unknown key(s) execution.['fast']; expected compiled"
+    assert issubclass(build_schema(compiled=True).execution_context_class, CompiledExecutor)
+    assert not issubclass(build_schema(compiled=False).execution_context_class, CompiledExecutor)

@@ -1,0 +1,101 @@
+"""Two apps on one ledger, compiled path on and off, called as the same OAuth client: the
+harness of the compiled path's differential tests (test_compiled*.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from resolvers.context import RequestContext
+from tests.callers import fetch_token, pin_actor_cache, provision_tester
+from tests.conftest import make_settings
+from tests.support import POST, post_random_entries, sale
+
+READ, STAT, POST_SCOPE = "ledger:read", "statistical:read", "ledger:post"
+ACME_DIMS = [("DEPARTMENT", "SALES"), ("DEPARTMENT", "ENG"), ("LOCATION", "NYC"), ("CUSTOMER", "C1")]
+
+
+def plans_of(app):
+    return app.state.schema.execution_context_class.plans
+
+
+class Both:
+    """Sends each request to the compiled and the plain app, as the same caller."""
+
+    def __init__(self, compiled, plain, party):
+        self.compiled, self.plain, self.party = compiled, plain, party
+        self.tokens: dict[frozenset[str] | None, str] = {}
+
+    async def token(self, scopes) -> str:
+        key = None if scopes is None else frozenset(scopes)
+        if key not in self.tokens:
+            wanted = None if key is None else " ".join(sorted(key))
+            self.tokens[key] = await fetch_token(self.compiled, self.party, "ACME", wanted)
+        return self.tokens[key]
+
+    async def send(self, http, query, variables, scopes) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {await self.token(scopes)}"}
+        return await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def execute(self, http, query, variables, scopes) -> tuple:
+        """The schema's own result, before the endpoint formats (and masks) errors."""
+        app = http.app
+        headers = {"authorization": f"Bearer {await self.token(scopes)}"}
+        principal = await app.state.principals.principal(headers)
+        context = RequestContext(app.state.db, principal, make_settings().limits)
+        result = await app.state.schema.execute(query, variable_values=variables, context_value=context)
+        errors = [
+            {"message": e.message, "path": e.path, "locations": [(l.line, l.column) for l in e.locations or ()],
+             "extensions": e.extensions}
+            for e in result.errors or ()
+        ]
+        return result.data, errors
+
+    async def __call__(self, query, variables=None, scopes=None, *, compiled=True) -> dict:
+        """The response (as JSON), after checking both apps gave the same bytes, and that
+        both schemas gave the same data and errors (`last_errors`: graphql-core's own
+        messages, which the endpoint masks for unexpected ones); `compiled`: whether the
+        compiled app must have served part of it with a builder."""
+        plans = plans_of(self.compiled.app)
+        served = plans.served
+        fast = await self.send(self.compiled, query, variables, scopes)
+        slow = await self.send(self.plain, query, variables, scopes)
+        assert fast.status_code == slow.status_code
+        assert fast.content == slow.content, (fast.json(), slow.json())
+        if compiled:
+            assert plans.served > served, "the compiled path served nothing"
+        fast_result = await self.execute(self.compiled, query, variables, scopes)
+        slow_result = await self.execute(self.plain, query, variables, scopes)
+        assert fast_result == slow_result
+        self.last_errors = fast_result[1]
+        return fast.json()
+
+
+@pytest.fixture
+async def both(world):
+    apps = [create_app(dataclasses.replace(make_settings(), compiled=flag), db=world.db) for flag in (True, False)]
+    assert plans_of(apps[0]) is not None and not hasattr(apps[1].state.schema.execution_context_class, "plans")
+    party = await provision_tester(world.db)
+    clients = []
+    for app in apps:
+        pin_actor_cache(app)
+        clients.append(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledgergate.test"))
+        clients[-1].app = app
+    yield Both(clients[0], clients[1], party)
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def ledger_data(both, world):
+    """40 random ACME entries, a sale with memo and source links, a statistical entry."""
+    await post_random_entries(world.db, world.acme, 40, 5, ["1000", "1100", "2000", "4000", "5000"], ACME_DIMS)
+    result = await both(POST, {"input": sale(), "key": "k1"}, compiled=False)
+    assert "errors" not in result, result
+    stat = {"journal": "GJ", "date": "2026-03-31", "lines": [{"account": "9000", "quantity": "3"}]}
+    result = await both(POST, {"input": stat, "key": "k2"}, compiled=False)
+    assert "errors" not in result, result
+    return world
