@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from joserfc.jwk import KeySet
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.money import currency_scale
@@ -55,6 +57,7 @@ log = logging.getLogger("ledgergate.auth")
 REALM = "ledgergate"
 DEFAULT_ACTOR_TTL = 5.0
 MAX_CACHED_ACTORS = 10_000
+MAX_VERIFIED_TOKENS = 10_000
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
@@ -179,6 +182,14 @@ class BearerPrincipalResolver:
         self.clock = clock
         self._actors: dict[tuple[str, str | None], _Cached] = {}
         self._pending: dict[tuple[str, str | None], asyncio.Task] = {}
+        # Tokens whose signature and claims verified, with the key set they verified against.
+        # A client sends the same token for up to its lifetime; checking the RSA signature
+        # each time is most of what authentication costs (bench.auth). A hit is used only
+        # while the issuer's key set is the very same object (a reloaded ring or JWKS, every
+        # 30 s at most, or after a key is retired, verifies again) and the token has not
+        # expired; nbf and iat were checked when it verified and only move further into
+        # the past. Whom it acts as is checked on every request all the same (`_actor`).
+        self._verified: dict[str, tuple[KeySet, tokens.AccessClaims, int]] = {}
 
     async def principal(self, headers) -> Principal:
         token = bearer_token(headers)
@@ -224,13 +235,20 @@ class BearerPrincipalResolver:
             now = self.clock()
             try:
                 jwks = await trusted.keys.key_set(now)
+                hit = self._verified.get(token)
+                if hit is not None and hit[0] is jwks and hit[2] > math.floor(now) - trusted.leeway:
+                    return trusted, hit[1]
                 try:
-                    return trusted, trusted.verify(token, jwks, now)
+                    claims = trusted.verify(token, jwks, now)
                 except tokens.UnknownKey:
                     fresh = await trusted.keys.refreshed(now)  # rotated since the last load?
                     if fresh is None:
                         raise
-                    return trusted, trusted.verify(token, fresh, now)
+                    jwks, claims = fresh, trusted.verify(token, fresh, now)
+                if len(self._verified) >= MAX_VERIFIED_TOKENS:
+                    self._verified.clear()
+                self._verified[token] = (jwks, claims, math.floor(claims.expires_at.timestamp()))
+                return trusted, claims
             except KeysUnavailable as error:
                 raise unavailable(error.message, error.retry_after) from None
         except tokens.InvalidToken as error:

@@ -446,3 +446,43 @@ async def test_without_a_secrets_key_graphql_is_503(world, monkeypatch):
             "extensions": {"code": "UNAUTHENTICATED"},
         }]}
         assert (await http.get("/healthz")).status_code == 200
+
+
+# --- the verified-token cache ------------------------------------------------------------
+
+
+async def test_a_token_is_verified_once_while_the_keys_stay_the_same(bearer, monkeypatch):
+    calls = []
+    real = tokens.verify
+    monkeypatch.setattr(tokens, "verify", lambda *a, **k: calls.append(1) or real(*a, **k))
+    token = await bearer.token()
+    for _ in range(5):
+        assert (await bearer.graphql(token)).json()["data"]["entity"]["code"] == "ACME"
+    assert len(calls) == 1
+    # A token not seen before is verified, and a forged one never becomes a hit.
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[::-1]}"
+    for _ in range(2):
+        assert_refused(await bearer.graphql(forged), *invalid("bad signature"), forged)
+    assert len(calls) == 3
+
+
+async def test_a_cached_token_still_expires(bearer):
+    token = await bearer.token()
+    assert (await bearer.graphql(token)).status_code == 200
+    bearer.clock.offset = TTL + 29  # within the 30 s leeway
+    bearer.resolver.actor_ttl = 3600  # the actor is not what is tested here
+    assert (await bearer.graphql(token)).status_code == 200
+    bearer.clock.offset = TTL + 31
+    assert_refused(await bearer.graphql(token), *invalid("expired"), token)
+
+
+async def test_a_cached_token_of_a_retired_key_is_refused_once_the_ring_reloads(bearer):
+    token = await bearer.token()
+    assert (await bearer.graphql(token)).status_code == 200
+    ring = await bearer.ring()
+    await keystore.rotate(bearer.db.engine, bearer.app.state.oauth.keys.secrets_key,
+                          dt.datetime.now(dt.UTC))
+    await keystore.retire(bearer.db.engine, ring.current.kid, dt.datetime.now(dt.UTC))
+    bearer.app.state.oauth.keys.invalidate()  # the ring's 30-s reload, now
+    assert_refused(await bearer.graphql(token), *invalid("unknown key"), token)
