@@ -174,37 +174,28 @@ class RateLimits:
 
     def token_attempt_from(self, address: str | None) -> None:
         """Admit one token request from `address` (the peer's IP), or RateLimited."""
-        wait = self.token_address.acquire(address_key(address), self.clock())
-        if wait is not None:
-            raise RateLimited(
-                f"too many token requests from this address (at most "
-                f"{self.token_address.rate.count} a minute); retry after {wait} s",
-                wait,
-                {"requestsPerMinute": self.token_address.rate.count},
-            )
+        self._per_minute(self.token_address, address_key(address),
+                         "too many token requests from this address")
 
     def refused_token_from(self, address: str | None) -> None:
         """Count one /graphql request refused for its token from `address`; past the limit,
         RateLimited (answered 429, and no longer written to the audit log one by one)."""
-        wait = self.refusals.acquire(address_key(address), self.clock())
-        if wait is not None:
-            raise RateLimited(
-                f"too many requests with a missing or refused access token from this address "
-                f"(at most {self.refusals.rate.count} a minute); retry after {wait} s",
-                wait,
-                {"requestsPerMinute": self.refusals.rate.count},
-            )
+        self._per_minute(self.refusals, address_key(address),
+                         "too many requests with a missing or refused access token from this address")
 
     def token_attempt_for(self, client_id: str) -> None:
         """Admit one token request presenting `client_id`, or RateLimited."""
         key = client_id if CLIENT_ID_PATTERN.fullmatch(client_id) else NOT_A_CLIENT_ID
-        wait = self.token_client.acquire(key, self.clock())
+        self._per_minute(self.token_client, key, "too many token requests for this client")
+
+    def _per_minute(self, limiter: Limiter, key: str, what: str) -> None:
+        wait = limiter.acquire(key, self.clock())
         if wait is not None:
+            count = limiter.rate.count
             raise RateLimited(
-                f"too many token requests for this client (at most "
-                f"{self.token_client.rate.count} a minute); retry after {wait} s",
+                f"{what} (at most {count} a minute); retry after {wait} s",
                 wait,
-                {"requestsPerMinute": self.token_client.rate.count},
+                {"requestsPerMinute": count},
             )
 
 

@@ -1,4 +1,5 @@
-"""The record type most tests fetch: a CRM sales order, with whatever else a test needs."""
+"""The record types tests fetch: a CRM sales order, with whatever else a test needs, and an HR
+employee with a sensitive (compensation) field."""
 
 from __future__ import annotations
 
@@ -26,3 +27,18 @@ def sales_order(*extra: FieldSpec, url_template: str | None = None, **options: A
         url_template=url_template,
         options=options,
     )
+
+
+# `hr` / `Employee` (`HrEmployee`): its salary is compensation data, so `sensitive`: it needs
+# `source:hr:sensitive` and every read of it is audited.
+HR_EMPLOYEE = RecordType(
+    system="hr",
+    name="Employee",
+    graphql_name="HrEmployee",
+    key="id",
+    fields=(
+        FieldSpec("id", "ID", nullable=False),
+        FieldSpec("name", "String"),
+        FieldSpec("annualSalary", "Decimal", nullable=False, sensitive=True),
+    ),
+)

@@ -26,25 +26,16 @@ from ledger import audit
 from ledger.model import AuditEvent
 from ledger.tenancy import ImmutableHistoryError
 from resolvers.sources.catalog import SourceCatalog
-from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType, Source, collect
+from sources.base import FetchRequest, FetchResult, Source, collect
 from tests.conftest import StatementCounter
 from tests.gateway.oauth_support import Party, add_party, oauth_settings, request_token
+from tests.record_types import HR_EMPLOYEE
 from tests.support import POST, counts, sale
 
 EVERYTHING = "ledger:read ledger:post statistical:read audit:read source:hr:read source:hr:sensitive"
 READER = "ledger:read source:hr:read"
 
-EMPLOYEE = RecordType(
-    system="hr",
-    name="Employee",
-    graphql_name="HrEmployee",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("name", "String"),
-        FieldSpec("annualSalary", "Decimal", nullable=False, sensitive=True),
-    ),
-)
+EMPLOYEE = HR_EMPLOYEE
 SALARY = "120000.00"
 # An entry BETA's chart of accounts can take (tests.support.sale is ACME's).
 BETA_SALE = {"journal": "GJ", "date": "2026-03-15",

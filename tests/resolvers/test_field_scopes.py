@@ -12,26 +12,16 @@ from gateway.auth import scopes as gateway_scopes
 from resolvers.ids import global_id
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
-from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType, Source, collect
+from sources.base import FetchRequest, FetchResult, Source, collect
 from tests.callers import fetch_token, provision_tester
 from tests.conftest import make_settings
-from tests.record_types import ORDERED_ON, sales_order
+from tests.record_types import HR_EMPLOYEE, ORDERED_ON, sales_order
 from tests.support import POST, counts, sale
 
 READ, POST_SCOPE, STAT = "ledger:read", "ledger:post", "statistical:read"
 CRM, HR, HR_SENSITIVE = "source:crm:read", "source:hr:read", "source:hr:sensitive"
 
-EMPLOYEE = RecordType(
-    system="hr",
-    name="Employee",
-    graphql_name="HrEmployee",
-    key="id",
-    fields=(
-        FieldSpec("id", "ID", nullable=False),
-        FieldSpec("name", "String"),
-        FieldSpec("annualSalary", "Decimal", nullable=False, sensitive=True),
-    ),
-)
+EMPLOYEE = HR_EMPLOYEE
 
 
 class FakeSource(Source):
