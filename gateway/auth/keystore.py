@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import time
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from ..secrets import SecretsError, SecretsKey
 from .keys import KeyRing, SigningKey, generate_signing_key
 
 table = SigningKeyRow.__table__
+log = logging.getLogger("ledgergate.oauth")
+
 DEFAULT_LEEWAY = 60
 KEY_MISMATCH = "the secrets key does not match the one the signing keys were stored with"
 
@@ -143,14 +146,6 @@ async def load_ring(engine: AsyncEngine, secrets_key: SecretsKey) -> KeyRing | N
     return _ring(secrets_key, rows)
 
 
-async def ensure_ring(engine: AsyncEngine, secrets_key: SecretsKey, now: dt.datetime) -> KeyRing:
-    """The published keys, creating the first key when there is none."""
-    ring = await load_ring(engine, secrets_key)
-    if ring is not None:
-        return ring
-    return await rotate(engine, secrets_key, now)
-
-
 async def rotate(engine: AsyncEngine, secrets_key: SecretsKey, now: dt.datetime) -> KeyRing:
     """A new current key; the previous ones stay published until retired."""
     try:
@@ -209,23 +204,26 @@ async def retire(engine: AsyncEngine, kid: str, now: dt.datetime) -> StoredKey:
     return StoredKey(kid, row.created_at, _time(now), False)
 
 
+def _expired(rows, now: dt.datetime, ttl: int, leeway: int = DEFAULT_LEEWAY) -> list[str]:
+    """The published keys replaced (their successor created) at or before `now - ttl -
+    leeway`: no token they signed can still be valid. `rows` newest first."""
+    cutoff = _time(now - dt.timedelta(seconds=ttl + leeway))
+    current = _current_kid(rows)
+    return [
+        rows[i].kid
+        for i in range(1, len(rows))  # rows[i - 1] succeeded rows[i]
+        if rows[i].retired_at is None and rows[i].kid != current and rows[i - 1].created_at <= cutoff
+    ]
+
+
 async def retire_expired(
     engine: AsyncEngine, now: dt.datetime, ttl: int, leeway: int = DEFAULT_LEEWAY
 ) -> list[str]:
     """Retire every replaced key that stopped signing (its successor was created) at or
     before `now - ttl - leeway`, so no token it signed can still be valid; their kids."""
-    cutoff = _time(now - dt.timedelta(seconds=ttl + leeway))
     try:
         async with engine.begin() as connection:
-            rows = await _rows(connection)  # newest first: rows[i - 1] succeeded rows[i]
-            current = _current_kid(rows)
-            due = [
-                rows[i].kid
-                for i in range(1, len(rows))
-                if rows[i].retired_at is None
-                and rows[i].kid != current
-                and rows[i - 1].created_at <= cutoff
-            ]
+            due = _expired(await _rows(connection), now, ttl, leeway)
             await _retire(connection, due, now)
     except SQLAlchemyError as error:
         raise _database_error(error) from None
@@ -252,12 +250,22 @@ async def reencrypt(connection: AsyncConnection, old: SecretsKey, new: SecretsKe
 class KeyRingCache:
     """The ring a running gateway signs with and publishes, reloaded from the database when
     older than `max_age` seconds, so keys rotated or retired by `ledgergate keys` (another
-    process) are picked up; the first key is created on first use."""
+    process) are picked up; the first key is created on first use.
 
-    def __init__(self, engine: AsyncEngine, secrets_key: SecretsKey, *, max_age: float = 30.0):
+    With `retire_after` (the token lifetime, seconds), each reload first retires the keys
+    replaced long enough ago that no token they signed can still be valid
+    (`retire_expired`): after a rotation the old key stays published for the tokens it
+    signed, then leaves the JWKS by itself, without anyone running `keys retire --expired`.
+    The retirement happens in the reload's own transaction, on the rows it read anyway.
+    """
+
+    def __init__(self, engine: AsyncEngine, secrets_key: SecretsKey, *, max_age: float = 30.0,
+                 retire_after: int | None = None, clock=lambda: dt.datetime.now(dt.UTC)):
         self.engine = engine
         self.secrets_key = secrets_key
         self.max_age = max_age
+        self.retire_after = retire_after
+        self.clock = clock
         self._ring: KeyRing | None = None
         self._loaded = 0.0
         self._lock = asyncio.Lock()
@@ -270,6 +278,21 @@ class KeyRingCache:
             return self._ring
         async with self._lock:
             if self._ring is None or time.monotonic() - self._loaded >= self.max_age:
-                self._ring = await ensure_ring(self.engine, self.secrets_key, dt.datetime.now(dt.UTC))
+                self._ring = await self._load(self.clock())
                 self._loaded = time.monotonic()
             return self._ring
+
+    async def _load(self, now: dt.datetime) -> KeyRing:
+        """One read of the keys; the expired ones retired in the same transaction."""
+        try:
+            async with self.engine.begin() as connection:
+                rows = await _rows(connection)
+                due = [] if self.retire_after is None else _expired(rows, now, self.retire_after)
+                if due:
+                    await _retire(connection, due, now)
+        except SQLAlchemyError as error:
+            raise _database_error(error) from None
+        if due:
+            log.info("signing keys retired (no valid token can need them): %s", ", ".join(due))
+        ring = _ring(self.secrets_key, [row for row in rows if row.kid not in due])
+        return ring if ring is not None else await rotate(self.engine, self.secrets_key, now)

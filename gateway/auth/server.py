@@ -279,7 +279,8 @@ class OAuthEndpoints:
         self.max_body_bytes = max_body_bytes
         self.known = frozenset(known_scopes)
         self.keys = (
-            None if secrets_key is None or not enabled else KeyRingCache(db.engine, secrets_key)
+            None if secrets_key is None or not enabled
+            else KeyRingCache(db.engine, secrets_key, retire_after=token_ttl)
         )
         self.unavailable = unavailable or (
             "the authorization server is not available: the secrets key that encrypts its "

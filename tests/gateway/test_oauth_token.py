@@ -340,6 +340,29 @@ async def test_rotation_keeps_old_tokens_verifying_and_signs_with_the_new_key(oa
     await oauth.claims(new)
 
 
+async def test_a_replaced_key_leaves_the_jwks_by_itself_once_its_tokens_expired(oauth, caplog):
+    caplog.set_level(logging.INFO)
+    app_cache = oauth.http._transport.app.state.oauth.keys
+    old = (await oauth.token()).json()["access_token"]
+    old_kid = (await oauth.jwks()).keys[0].kid
+    key = parse_key(oauth.key_text, KEY_ENV)
+    ring = await keystore.rotate(oauth.db.engine, key, dt.datetime.now(dt.UTC))
+    # A reload within ttl + leeway of the rotation keeps both published.
+    app_cache.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=TTL)
+    app_cache.invalidate()
+    assert [k.kid for k in (await oauth.jwks()).keys] == [ring.current.kid, old_kid]
+    await oauth.claims(old)
+    # The first reload past it retires the old key: no `keys retire --expired` needed.
+    app_cache.clock = lambda: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=TTL + keystore.DEFAULT_LEEWAY + 1)
+    app_cache.invalidate()
+    assert [k.kid for k in (await oauth.jwks()).keys] == [ring.current.kid]
+    assert f"signing keys retired (no valid token can need them): {old_kid}" in caplog.text
+    assert [k.status.split(" ")[0] for k in await keystore.list_keys(oauth.db.engine)] == ["current", "retired"]
+    with pytest.raises(InvalidToken):
+        await oauth.claims(old)
+    await oauth.claims((await oauth.token()).json()["access_token"])
+
+
 async def test_the_stored_key_is_encrypted(oauth):
     await oauth.token()
     async with oauth.db.engine.connect() as connection:
