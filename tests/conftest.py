@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.app import create_app
-from gateway.config import Settings
+from gateway.config import MAX_RATE, RateLimitSettings, Settings
 from ledger.migrate import upgrade
 from ledger.model import AccountType as AT
 from ledger.model import DimensionKind as DK
@@ -137,11 +137,21 @@ async def world(db) -> World:
     return World(db, acme, beta)
 
 
+# Tests send requests as fast as the machine allows (walking every page of a connection,
+# say): the per-client rate limits are set out of their reach, so that no test depends on
+# the machine's speed. tests/gateway/test_rate_limits.py sets its own, with a fake clock.
+UNREACHABLE_RATES = RateLimitSettings(
+    requests_per_second=MAX_RATE, burst=MAX_RATE, token_requests_per_minute=MAX_RATE,
+    token_requests_per_minute_per_address=MAX_RATE,
+)
+
+
 def make_settings(**overrides) -> Settings:
     """Settings for the tests' apps: bearer tokens signed with keys sealed by a test secrets
-    key (`tests.callers`), limits overridden by `overrides`."""
+    key (`tests.callers`), rate limits out of reach, query limits overridden by `overrides`."""
     return Settings(
-        database_url="sqlite://", limits=Limits(**overrides), secrets_key_file=key_file_for_tests()
+        database_url="sqlite://", limits=Limits(**overrides), secrets_key_file=key_file_for_tests(),
+        rate_limit=UNREACHABLE_RATES,
     )
 
 
