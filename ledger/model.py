@@ -4,7 +4,8 @@ Amounts are integer minor units of the line's currency; statistical quantities a
 scaled by their account's `quantity_scale`. Every ledger row but `Entity` carries its
 `entity_id` (the `EntityScoped` mixin), which `ledger.tenancy` uses to confine sessions.
 `SourceSecret` is the gateway's, not any entity's: source systems serve every entity.
-So are the integration clients and roles (`ApiClient`, `Role`); a web-services user
+So are the integration clients and roles (`ApiClient`, `Role`, and the assertion ids a
+client used, `ClientAssertionJti`); a web-services user
 (`WsUser`) and an allow-list entry (`ClientEntity`) belong to one entity each.
 `AuditEvent` rows belong to the entity a request acted for, or to none (a token request
 that named no entity it could reach).

@@ -238,8 +238,15 @@ async def test_a_replayed_assertion_is_refused(keyed, caplog):
     await _assert_issued(keyed, await keyed.token(assertion))
     _assert_auth_failed(await keyed.token(assertion))
     assert "jti used before (a replay)" in caplog.text
+    assert assertion not in caplog.text
     # The jti is the client's: another assertion with a new jti is fine.
     await _assert_issued(keyed, await keyed.token(keyed.assertion()))
+
+
+async def test_one_assertion_sent_twice_at_once_gets_one_token(keyed):
+    assertion = keyed.assertion()
+    responses = await asyncio.gather(keyed.token(assertion), keyed.token(assertion))
+    assert sorted(r.status_code for r in responses) == [200, 401]
 
 
 async def test_used_jtis_are_kept_until_the_assertion_expires_then_purged(keyed):
