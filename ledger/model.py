@@ -4,7 +4,8 @@ Amounts are integer minor units of the line's currency; statistical quantities a
 scaled by their account's `quantity_scale`. Every ledger row but `Entity` carries its
 `entity_id` (the `EntityScoped` mixin), which `ledger.tenancy` uses to confine sessions.
 `SourceSecret` is the gateway's, not any entity's: source systems serve every entity.
-So are the integration clients and roles (`ApiClient`, `Role`); a web-services user
+So are the integration clients and roles (`ApiClient`, `Role`, and the assertion ids a
+client used, `ClientAssertionJti`); a web-services user
 (`WsUser`) and an allow-list entry (`ClientEntity`) belong to one entity each.
 `AuditEvent` rows belong to the entity a request acted for, or to none (a token request
 that named no entity it could reach).
@@ -295,9 +296,13 @@ class ApiClient(Base):
     Attributes:
         client_id: the public, generated id (`lgc_…`).
         secret_hash: `gateway.auth.secret_hash.hash_secret` of the secret; never the secret.
+            For a client with `jwks`, `gateway.auth.identities.NO_SECRET`, which no secret
+            matches.
         allowed_scopes: the most any of its tokens may carry.
         disabled_at: set by `ledgergate clients disable`; a disabled client gets no token and
             its tokens are refused.
+        jwks: the public JWK set (JSON) of a client authenticating with `private_key_jwt`;
+            None for a client with a secret.
     """
 
     __tablename__ = "api_clients"
@@ -309,6 +314,19 @@ class ApiClient(Base):
     allowed_scopes: Mapped[str] = mapped_column(Text)
     disabled_at: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[str] = mapped_column(String(32))
+    jwks: Mapped[str | None] = mapped_column(Text)
+
+
+class ClientAssertionJti(Base):
+    """The `jti` of a client assertion (`private_key_jwt`) already used, kept until the
+    assertion expires (epoch seconds), so that it cannot be presented twice."""
+
+    __tablename__ = "client_assertion_jtis"
+    __table_args__ = (Index("ix_client_assertion_jtis_expires_at", "expires_at"),)
+
+    api_client_id: Mapped[int] = mapped_column(Id, ForeignKey("api_clients.id"), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class WsUser(EntityScoped, Base):

@@ -3,7 +3,10 @@
 Two levels of credentials, as finance systems do it:
 
 - an *integration client* (`api_clients`) authenticates with its generated `client_id` and
-  a secret stored only as a salted hash; it may ask for at most its allowed scopes;
+  a secret stored only as a salted hash, or — a client added with a JWK set — with a JWT
+  signed by its private key (`private_key_jwt`; `client_key_set`, `use_assertion_jti`;
+  such a client has no secret: its hash is NO_SECRET, which nothing matches); it may ask
+  for at most its allowed scopes;
 - it may reach an entity only if it is on that entity's allow-list (`client_entities`),
   where it acts as one *web-services user* of that entity (`ws_users`), whose *role*
   (`roles`) grants scopes.
@@ -33,14 +36,16 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from joserfc.jwk import KeySet
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.model import ApiClient, ClientEntity, Entity, Role, WsUser
+from ledger.model import ApiClient, ClientAssertionJti, ClientEntity, Entity, Role, WsUser
 from ledger.store import LedgerDatabase
 
+from .client_keys import ClientKeysError, load_client_jwks, parse_client_jwks
 from .scopes import check_known_shape, format_scope, parse_scope
 from .secret_hash import hash_secret, new_client_secret, verify_secret
 
@@ -49,12 +54,18 @@ CLIENT_ID_PATTERN = re.compile(r"lgc_[A-Za-z0-9_-]{16}")
 ROLE_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 CLIENT_NAME_MAX = 200
+# The secret hash of a client that authenticates with private_key_jwt: not a hash any
+# secret can match (`secret_hash.verify_secret` refuses what it cannot parse).
+NO_SECRET = "!private_key_jwt"
+SECRET = "secret"
+PRIVATE_KEY_JWT = "private_key_jwt"
 
 roles = Role.__table__
 clients = ApiClient.__table__
 users = WsUser.__table__
 allowed = ClientEntity.__table__
 entities = Entity.__table__
+used_jtis = ClientAssertionJti.__table__
 
 
 class IdentityError(ValueError):
@@ -93,6 +104,7 @@ class ClientInfo:
     allowed_scopes: frozenset[str]
     created_at: str
     disabled_at: str | None = None
+    method: str = SECRET  # how it authenticates: SECRET or PRIVATE_KEY_JWT
 
     @property
     def disabled(self) -> bool:
@@ -237,13 +249,23 @@ def _client_info(row) -> ClientInfo:
         allowed_scopes=parse_scope(row.allowed_scopes),
         created_at=row.created_at,
         disabled_at=row.disabled_at,
+        method=SECRET if row.jwks is None else PRIVATE_KEY_JWT,
     )
 
 
 _CLIENT_COLUMNS = (
     clients.c.client_id, clients.c.name, clients.c.allowed_scopes, clients.c.created_at,
-    clients.c.disabled_at,
+    clients.c.disabled_at, clients.c.jwks,
 )
+
+
+def _client_jwks(jwks: object) -> str:
+    if not isinstance(jwks, str):
+        raise IdentityError("the JWK set must be JSON text")
+    try:
+        return parse_client_jwks(jwks)
+    except ClientKeysError as error:
+        raise IdentityError(str(error)) from None
 
 
 # --- roles ---------------------------------------------------------------------------------
@@ -291,6 +313,46 @@ async def add_client(db: LedgerDatabase, name: str, scopes: str) -> tuple[Client
     return ClientInfo(client_id, name, parse_scope(stored), now), secret
 
 
+async def add_key_client(db: LedgerDatabase, name: str, scopes: str, jwks: str) -> ClientInfo:
+    """A new integration client allowed `scopes` that authenticates with `private_key_jwt`,
+    with the public keys of the JWK set `jwks` (JSON text; `client_keys.parse_client_jwks`
+    says what is refused). It has no secret. It reaches no entity until `allow`ed."""
+    _check_client_name(name)
+    stored = _scopes(scopes, f"client {name!r}", "be allowed")
+    key_set = _client_jwks(jwks)
+    client_id = CLIENT_ID_PREFIX + secrets.token_urlsafe(12)
+    now = _now()
+    async with _transaction(db) as connection:
+        await connection.execute(
+            insert(clients).values(
+                client_id=client_id, name=name, secret_hash=NO_SECRET, jwks=key_set,
+                allowed_scopes=stored, created_at=now,
+            )
+        )
+    return ClientInfo(client_id, name, parse_scope(stored), now, method=PRIVATE_KEY_JWT)
+
+
+async def set_client_keys(db: LedgerDatabase, client_id: str, jwks: str) -> ClientInfo:
+    """Replace the client's public keys with the JWK set `jwks` (to rotate them: assertions
+    signed with a key no longer in the set are refused at once). A client that had a secret
+    authenticates with private_key_jwt from now on, and its secret stops working."""
+    _check_client_id(client_id)
+    key_set = _client_jwks(jwks)
+    async with _transaction(db) as connection:
+        row = await _client_row(connection, client_id)
+        if row.disabled_at is not None:
+            raise IdentityError(f"client {client_id} is disabled (since {row.disabled_at})")
+        await connection.execute(
+            update(clients).where(clients.c.id == row.id).values(
+                jwks=key_set, secret_hash=NO_SECRET
+            )
+        )
+        changed = (
+            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
+        ).one()
+    return _client_info(changed)
+
+
 async def list_clients(db: LedgerDatabase) -> list[ClientInfo]:
     """Every client, by name then id; never a secret or its hash."""
     async with _transaction(db) as connection:
@@ -319,7 +381,8 @@ async def disable_client(db: LedgerDatabase, client_id: str) -> ClientInfo:
 async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[ClientInfo, str]:
     """A new secret for the client (returned this once, stored only as a salted hash); the
     old secret stops working at once. Tokens already issued stay valid until they expire:
-    disable the client to cut them off."""
+    disable the client to cut them off. A client that authenticated with private_key_jwt
+    authenticates with the secret from now on: its keys are dropped."""
     _check_client_id(client_id)
     secret = new_client_secret()
     secret_hash = await asyncio.to_thread(hash_secret, secret)
@@ -328,7 +391,9 @@ async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[Clien
         if row.disabled_at is not None:
             raise IdentityError(f"client {client_id} is disabled (since {row.disabled_at})")
         await connection.execute(
-            update(clients).where(clients.c.id == row.id).values(secret_hash=secret_hash)
+            update(clients).where(clients.c.id == row.id).values(
+                secret_hash=secret_hash, jwks=None
+            )
         )
         changed = (
             await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
@@ -337,7 +402,8 @@ async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[Clien
 
 
 async def authenticate_client(db: LedgerDatabase, client_id: object, secret: object) -> ClientInfo | None:
-    """The client if `secret` is its secret and it is not disabled, else None.
+    """The client if `secret` is its secret and it is not disabled, else None (also for a
+    client that authenticates with private_key_jwt: it has no secret).
 
     An unknown or malformed id costs the same one scrypt as a wrong secret, so the answer
     does not tell whether the client exists. Database failures propagate.
@@ -352,11 +418,50 @@ async def authenticate_client(db: LedgerDatabase, client_id: object, secret: obj
                     )
                 )
             ).first()
+    if row is not None and row.jwks is not None:
+        row = None  # a key client: the dummy hash's cost, and no match
     # scrypt takes tens of milliseconds: not on the event loop.
     matches = await asyncio.to_thread(verify_secret, secret, None if row is None else row.secret_hash)
     if row is None or not matches or row.disabled_at is not None:
         return None
     return _client_info(row)
+
+
+async def client_key_set(db: LedgerDatabase, client_id: object) -> tuple[ClientInfo, KeySet] | None:
+    """The client and its public keys if it authenticates with private_key_jwt and is not
+    disabled, else None (unknown, malformed id, disabled, or a client with a secret).
+    Database failures propagate."""
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.fullmatch(client_id):
+        return None
+    async with db.engine.connect() as connection:
+        row = (
+            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.client_id == client_id))
+        ).first()
+    if row is None or row.jwks is None or row.disabled_at is not None:
+        return None
+    return _client_info(row), load_client_jwks(row.jwks)
+
+
+async def use_assertion_jti(db: LedgerDatabase, client_id: str, jti: str, expires_at: int,
+                            now: int) -> bool:
+    """Record that the client used the assertion `jti`, kept until `expires_at` (epoch
+    seconds): True, or False if it was used before (a replay). The unique (client, jti) key
+    decides, so two concurrent requests with one assertion cannot both pass. Expired
+    records, which no valid assertion can collide with any more, are deleted first."""
+    try:
+        async with db.engine.begin() as connection:
+            await connection.execute(sql_delete(used_jtis).where(used_jtis.c.expires_at < now))
+            api_client_id = await connection.scalar(
+                select(clients.c.id).where(clients.c.client_id == client_id)
+            )
+            if api_client_id is None:
+                return False
+            await connection.execute(
+                insert(used_jtis).values(api_client_id=api_client_id, jti=jti, expires_at=expires_at)
+            )
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- users ---------------------------------------------------------------------------------
@@ -605,10 +710,12 @@ __all__ = [
     "UserInfo",
     "actor",
     "add_client",
+    "add_key_client",
     "add_role",
     "add_user",
     "allow",
     "authenticate_client",
+    "client_key_set",
     "deactivate_user",
     "disable_client",
     "disallow",
@@ -616,4 +723,7 @@ __all__ = [
     "list_clients",
     "list_roles",
     "list_users",
+    "reset_client_secret",
+    "set_client_keys",
+    "use_assertion_jti",
 ]

@@ -9,7 +9,9 @@ two phases:
 1. async, in `TokenEndpoint.handle`: the HTTP checks (method, content type, body size,
    well-formed form without repeated parameters, one client authentication mechanism),
    then — for the client-credentials grant only — authenticating the client
-   (`identities.authenticate_client`, scrypt off the loop), resolving whom it acts as
+   (`identities.authenticate_client`, scrypt off the loop; or, for `private_key_jwt`, the
+   client's keys from `identities.client_key_set`, `client_assertion.verify_assertion` and
+   `identities.use_assertion_jti` against replay), resolving whom it acts as
    (`identities.actor`) and computing the scopes with `scopes.grant` (authlib's own scope
    handling would silently drop unknown scopes). Every outcome, a client or an OAuth error,
    is stored on the prepared `OAuth2Request`.
@@ -18,6 +20,16 @@ two phases:
    registered here that hand back the pre-resolved client (or raise its error), checks the
    grant type, calls `validate_requested_scope` — which raises the stored refusal — and
    builds the response with the token generator registered here (`tokens.issue`).
+
+Client authentication: `client_secret_basic`, `client_secret_post` or `private_key_jwt`
+(`client_assertion_type` = `client_assertion.ASSERTION_TYPE` and `client_assertion`, a JWT
+signed with one of the client's keys; OpenID Connect Core §9, RFC 7523 §2.2). Exactly one:
+two mechanisms in one request are `invalid_request`, and so is a `client_id` other than the
+assertion's `iss`. Every failure to authenticate — wrong secret, unknown or disabled client,
+a secret for a client that has keys, and any assertion that does not verify or was used
+before — is the same 401 `invalid_client` "client authentication failed"; why is logged at
+INFO (never the secret or the assertion). The rate limit per client id and the audit rows
+take an assertion's unverified `iss` as the client id presented.
 
 No secret, token or key ever reaches a log line or an error description.
 
@@ -60,6 +72,8 @@ from ..rate_limit import RateLimited, RateLimits
 from ..request_id import HEADER, request_id
 from ..secrets import SecretsError, SecretsKey
 from . import identities, tokens
+from .client_assertion import ASSERTION_TYPE, AssertionRefused, verify_assertion
+from .client_keys import ALGORITHMS as ASSERTION_ALGORITHMS
 from .keystore import KeyRingCache
 from .scopes import InvalidScope, format_scope, grant
 
@@ -67,7 +81,8 @@ log = logging.getLogger("ledgergate.oauth")
 
 FORM = "application/x-www-form-urlencoded"
 GRANT_TYPE = "client_credentials"
-AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+PRIVATE_KEY_JWT = "private_key_jwt"
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", PRIVATE_KEY_JWT]
 TOKEN_PATH = "/oauth/token"
 JWKS_PATH = "/.well-known/jwks.json"
 METADATA_PATH = "/.well-known/oauth-authorization-server"
@@ -328,6 +343,7 @@ class OAuthEndpoints:
             "jwks_uri": self.issuer + JWKS_PATH,
             "grant_types_supported": [GRANT_TYPE],
             "token_endpoint_auth_methods_supported": AUTH_METHODS,
+            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
             "scopes_supported": sorted(self.known),
             "response_types_supported": [],
         }
@@ -483,17 +499,23 @@ class OAuthEndpoints:
 
     @staticmethod
     def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str, str]:
-        """(method, client_id, secret) of the one authentication mechanism used."""
+        """(method, client_id, secret or assertion) of the one authentication mechanism
+        used; for an assertion, the client id is its unverified `iss` ("" if unreadable)."""
         authorization = request.headers.get("authorization")
         posted = "client_secret" in form
+        asserted = "client_assertion" in form or "client_assertion_type" in form
+        if (authorization is not None) + posted + asserted > 1:
+            raise _Refusal(_error(
+                "invalid_request", "use one client authentication method, not two"
+            ))
+        if asserted:
+            return _assertion_credentials(form)
         if authorization is not None:
-            if posted:
-                raise _Refusal(_error(
-                    "invalid_request", "use one client authentication method, not two"
-                ))
             scheme, _, encoded = authorization.strip().partition(" ")
             if scheme.lower() != "basic":
-                raise _Refusal(_invalid_client("use HTTP Basic or client_secret_post"))
+                raise _Refusal(_invalid_client(
+                    "use HTTP Basic, client_secret_post or private_key_jwt"
+                ))
             try:
                 decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
@@ -508,15 +530,20 @@ class OAuthEndpoints:
             return "client_secret_basic", client_id, secret
         if posted:
             return "client_secret_post", form.get("client_id", ""), form["client_secret"]
-        raise _Refusal(_invalid_client("no client authentication (use HTTP Basic or client_secret_post)"))
+        raise _Refusal(_invalid_client(
+            "no client authentication (use HTTP Basic, client_secret_post or private_key_jwt)"
+        ))
 
     async def _resolve(self, request: Request, form: dict[str, str], attempt: _Attempt) -> _Resolved:
         if form["grant_type"] != GRANT_TYPE:
             return _Resolved()  # authlib answers unsupported_grant_type
-        method, client_id, secret = self._credentials(request, form)
+        method, client_id, credential = self._credentials(request, form)
         attempt.client_id = client_id
         resolved = _Resolved(auth_method=method)
-        info = await identities.authenticate_client(self.db, client_id, secret)
+        if method == PRIVATE_KEY_JWT:
+            info = await self._authenticate_assertion(client_id, credential)
+        else:
+            info = await identities.authenticate_client(self.db, client_id, credential)
         if info is None:
             resolved.error = InvalidClientError(status_code=401, description=AUTH_FAILED)
             return resolved
@@ -537,6 +564,34 @@ class OAuthEndpoints:
             return resolved
         resolved.actor, resolved.scopes = actor, scopes
         return resolved
+
+    async def _authenticate_assertion(self, client_id: str, assertion: str) -> identities.ClientInfo | None:
+        """The client the assertion authenticates, or None with the reason logged at INFO
+        (the client id only if it has a client id's shape; never the assertion)."""
+        shown = client_id if identities.CLIENT_ID_PATTERN.fullmatch(client_id) else "-"
+        if not client_id:
+            log.info("client assertion refused: client -, assertion malformed (no readable iss)")
+            return None
+        found = await identities.client_key_set(self.db, client_id)
+        if found is None:
+            log.info("client assertion refused: client %s, unknown, disabled or without keys", shown)
+            return None
+        info, keys = found
+        now = int(time.time())
+        try:
+            verified = verify_assertion(
+                assertion, keys=keys, client_id=info.client_id,
+                audiences=(self.issuer + TOKEN_PATH, self.issuer), now=now,
+            )
+        except AssertionRefused as refused:
+            log.info("client assertion refused: client %s, %s", shown, refused.reason)
+            return None
+        if not await identities.use_assertion_jti(
+            self.db, info.client_id, verified.jti, verified.expires_at, now
+        ):
+            log.info("client assertion refused: client %s, jti used before (a replay)", shown)
+            return None
+        return info
 
     def _issue_token(self, client: _Client, resolved: _Resolved, scope: str) -> dict:
         now = int(time.time())
@@ -568,8 +623,9 @@ class OAuthEndpoints:
 
 
 def _presented_client_id(request: Request, form: dict[str, str]) -> str:
-    """The client id a request presents (HTTP Basic first, else the form's), "" if none can
-    be read; unlike `_credentials` it never refuses: it only names the rate-limit key."""
+    """The client id a request presents (HTTP Basic first, else a client assertion's
+    unverified `iss`, else the form's), "" if none can be read; unlike `_credentials` it
+    never refuses: it only names the rate-limit key."""
     scheme, _, encoded = request.headers.get("authorization", "").strip().partition(" ")
     if scheme.lower() == "basic":
         try:
@@ -577,7 +633,30 @@ def _presented_client_id(request: Request, form: dict[str, str]) -> str:
         except (binascii.Error, UnicodeDecodeError):
             return ""
         return unquote_plus(decoded.partition(":")[0])
+    if "client_assertion" in form:
+        return _unverified_issuer(form["client_assertion"])
     return form.get("client_id", "")
+
+
+def _unverified_issuer(assertion: str) -> str:
+    try:
+        return tokens.unverified_issuer(assertion)
+    except tokens.InvalidToken:
+        return ""
+
+
+def _assertion_credentials(form: dict[str, str]) -> tuple[str, str, str]:
+    kind, assertion = form.get("client_assertion_type"), form.get("client_assertion")
+    if kind is None or assertion is None:
+        raise _Refusal(_error(
+            "invalid_request", "client_assertion and client_assertion_type go together"
+        ))
+    if kind != ASSERTION_TYPE:
+        raise _Refusal(_invalid_client(f"client_assertion_type must be {ASSERTION_TYPE}"))
+    issuer = _unverified_issuer(assertion)
+    if issuer and "client_id" in form and form["client_id"] != issuer:
+        raise _Refusal(_error("invalid_request", "client_id differs from the client assertion's iss"))
+    return PRIVATE_KEY_JWT, issuer, assertion
 
 
 def _rate_limited(limited: RateLimited) -> Response:

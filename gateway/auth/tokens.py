@@ -284,6 +284,11 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
+# For other JWTs verified as strictly (`client_assertion`).
+parse_header = _header
+StrictJSON = _StrictJSON
+
+
 def unverified_issuer(token: str) -> str:
     """The `iss` of a token's payload, NOT verified: only to choose whose keys and rules to
     verify it with (`verify` then checks `iss` exactly). InvalidToken: the payload is not a
@@ -319,19 +324,25 @@ def _key_for(jwks: KeySet, header: dict[str, Any]) -> RSAKey | ECKey | OKPKey:
     if not candidates:
         raise UnknownKey()
     for key in candidates:
-        if not isinstance(key, _KEY_TYPES[alg]):
-            continue
-        if key.get("use") not in (None, "sig") or key.alg not in (None, alg):
-            continue
-        ops = key.get("key_ops")
-        if ops is not None and "verify" not in ops:
-            continue
-        if isinstance(key, RSAKey) and key.public_key.key_size < MIN_RSA_BITS:
-            continue
-        if alg in _CURVES and key.curve_name != _CURVES[alg]:
-            continue
-        return key
+        if usable_key(key, alg):
+            return key
     raise InvalidToken(UNUSABLE_KEY)
+
+
+def usable_key(key: object, alg: str) -> bool:
+    """Whether `key` may verify a signature of `alg` (one of SIGNATURE_ALGORITHMS): the key
+    type and curve the alg needs, `use` sig, `alg` and `key_ops` (if any) allowing it, RSA
+    of MIN_RSA_BITS or more."""
+    if not isinstance(key, _KEY_TYPES[alg]):
+        return False
+    if key.get("use") not in (None, "sig") or key.alg not in (None, alg):
+        return False
+    ops = key.get("key_ops")
+    if ops is not None and "verify" not in ops:
+        return False
+    if isinstance(key, RSAKey) and key.public_key.key_size < MIN_RSA_BITS:
+        return False
+    return not (alg in _CURVES and key.curve_name != _CURVES[alg])
 
 
 def _check_algorithms(algorithms: Collection[str]) -> list[str]:

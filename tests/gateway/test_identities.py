@@ -144,7 +144,8 @@ async def test_a_client_gets_an_id_and_a_secret_stored_only_as_a_hash(setup):
     assert secret not in everything
     # What is shown of a client never carries the secret or its hash.
     assert {f.name for f in fields(ClientInfo)} == {
-        "client_id", "name", "allowed_scopes", "created_at", "disabled_at"}
+        "client_id", "name", "allowed_scopes", "created_at", "disabled_at", "method"}
+    assert client.method == "secret"
     [listed] = await list_clients(setup.db)
     assert listed == client and secret not in repr(listed) and stored not in repr(listed)
 

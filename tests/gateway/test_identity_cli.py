@@ -98,7 +98,7 @@ async def test_administering_clients_users_roles_and_allow_lists(ledger, cli):
     async with ledger.db.engine.connect() as connection:
         stored = " ".join(str(v) for row in await connection.execute(text("SELECT * FROM api_clients")) for v in row)
     assert secret not in stored
-    assert await cli("clients", "list") == (0, f"{client_id}\tBill pay\tactive\tledger:post ledger:read\t-\n", "")
+    assert await cli("clients", "list") == (0, f"{client_id}\tBill pay\tactive\tsecret\tledger:post ledger:read\t-\n", "")
 
     assert await cli("users", "add", "SOFTCO", "bot", "--role", "auditor") == (
         0, "", "added user bot of SOFTCO with role auditor\n")
@@ -113,7 +113,7 @@ async def test_administering_clients_users_roles_and_allow_lists(ledger, cli):
     assert await cli("allow", client_id, "HOTELCO", "--as", "bot") == (
         0, "", f"allowed client {client_id} for HOTELCO, acting as bot\n")
     assert await cli("clients", "list") == (
-        0, f"{client_id}\tBill pay\tactive\tledger:post ledger:read\tHOTELCO as bot, SOFTCO as bot\n", "")
+        0, f"{client_id}\tBill pay\tactive\tsecret\tledger:post ledger:read\tHOTELCO as bot, SOFTCO as bot\n", "")
     assert (await actor(ledger.db, client_id, "HOTELCO")).role_scopes == {"ledger:read", "ledger:post"}
 
     # Each cut-off takes effect on the next resolution of the client's actor.
@@ -135,7 +135,7 @@ async def test_administering_clients_users_roles_and_allow_lists(ledger, cli):
         0, "", f"disabled client {client_id} (Bill pay): it gets no more tokens and its tokens are refused\n")
     [client] = await list_clients(ledger.db)
     assert await cli("clients", "list") == (
-        0, f"{client_id}\tBill pay\tdisabled {client.disabled_at}\tledger:post ledger:read\tHOTELCO as bot\n", "")
+        0, f"{client_id}\tBill pay\tdisabled {client.disabled_at}\tsecret\tledger:post ledger:read\tHOTELCO as bot\n", "")
     with pytest.raises(AccessRefused, match="is disabled$"):
         await actor(ledger.db, client_id, "HOTELCO")
     assert await authenticate_client(ledger.db, client_id, secret) is None
@@ -221,7 +221,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, capsys, monkeypatch)
         assert await asyncio.to_thread(main, [*argv, "--config", str(config)]) == 2
         out = capsys.readouterr()
         assert (out.out, out.err) == ("", (
-            "ledgergate: the database schema is at revision none, this version needs 0006: run "
+            "ledgergate: the database schema is at revision none, this version needs 0007: run "
             "`ledgergate db upgrade` first\n"
         )), argv
 

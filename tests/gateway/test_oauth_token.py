@@ -292,7 +292,10 @@ async def test_metadata_document(oauth):
         "token_endpoint": f"{ISSUER}/oauth/token",
         "jwks_uri": f"{ISSUER}/.well-known/jwks.json",
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic", "client_secret_post", "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
         "scopes_supported": [
             "audit:read", "ledger:post", "ledger:read", "source:hr:read", "source:hr:sensitive",
             "statistical:read",

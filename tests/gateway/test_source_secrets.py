@@ -314,7 +314,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, cli, capsys, monkeyp
     for argv in (["set", "crm", "api_key"], ["list"], ["delete", "crm"]):
         assert await cli("secrets", *argv, "--config", str(config), stdin=API_KEY) == 2
         assert capsys.readouterr().err == (
-            "ledgergate: the database schema is at revision none, this version needs 0006: run "
+            "ledgergate: the database schema is at revision none, this version needs 0007: run "
             "`ledgergate db upgrade` first\n"
         )
 
