@@ -19,7 +19,8 @@ import logging
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, get_operation_ast, parse
+from graphql import FieldNode, GraphQLError, get_operation_ast, parse
+from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from strawberry.exceptions import MissingQueryError
@@ -219,17 +220,43 @@ class GraphQLEndpoint:
             return False
 
     def _operation(self, query: str, operation_name: str | None) -> str | None:
-        """The operation's name, for an audit row: given, or read off the document (parsed
-        again only here, on the rare requests that record something; within the token
-        limit, since an unauthenticated caller's document may get here)."""
+        """The operation's name, for an audit row: given, or read off the document."""
         if operation_name is not None:
             return operation_name
+        operation = self._operation_node(query, None)
+        return operation.name.value if operation is not None and operation.name else None
+
+    def _operation_node(self, query: str, operation_name: str | None):
+        """The document's operation, parsed again only here, on the rare requests that
+        record something (within the token limit: an unauthenticated caller's document may
+        get here); None if it does not parse or names no such operation."""
         try:
             document = parse(query, no_location=True, max_tokens=self.limits.max_tokens)
-            operation = get_operation_ast(document, None)
+            return get_operation_ast(document, operation_name)
         except GraphQLError:
             return None
-        return operation.name.value if operation is not None and operation.name else None
+
+    def _mutation_refused_early(self, context: RequestContext, query: str, operation_name,
+                                errors: list[dict]) -> None:
+        """A mutation refused before it ran (its variables, a limit, validation) is still a
+        mutation attempt the log must show: outcome the error's code, `ran: false`. A
+        document that did not parse (a syntax error, over the token limit) is no operation
+        at all, and is not parsed again here: a token bomb costs one bounded parse, not two."""
+        for error in errors:
+            limit = (error.get("extensions", {}).get("limit") or {}).get("name")
+            if limit in ("tokens", "comments") or error["message"].startswith("Syntax Error"):
+                return
+        operation = self._operation_node(query, operation_name)
+        if operation is None or operation.operation != GraphQLOperationType.MUTATION:
+            return
+        code = errors[0].get("extensions", {}).get("code", INTERNAL)
+        context.audit.add(audit.MUTATION, code, {
+            "operation": operation.name.value if operation.name else None,
+            "fields": [s.name.value for s in operation.selection_set.selections
+                       if isinstance(s, FieldNode)],
+            "ran": False,
+            "errors": [e["message"][:500] for e in errors[:10]],
+        })
 
     async def _audit(self, context: RequestContext, query: str, operation_name,
                      errors: list[dict] | None) -> bool:
@@ -274,6 +301,8 @@ class GraphQLEndpoint:
             raise RequestRejected(400, message) from None
         body: dict[str, Any] = {}
         errors = [format_error(e) for e in result.errors] if result.errors else None
+        if errors and result.data is None and not any(e.path for e in result.errors):
+            self._mutation_refused_early(context, query, operation_name, errors)
         if not await self._audit(context, query, operation_name, errors) and context.audit.has_sensitive_reads:
             # Fail closed: personal and compensation data leaves only with its trace. Other
             # rows fail open (logged at ERROR above): a refusal or a failed mutation

@@ -311,6 +311,25 @@ async def test_a_mutation_that_fails_validation_is_recorded_and_writes_nothing_e
     assert "entries" not in row.detail
 
 
+async def test_a_mutation_refused_before_it_runs_is_recorded_too(audited):
+    token = await audited.token()
+    before = await counts(audited.db, audited.world.acme)
+    # Its variables do not fit (no key): refused before execution, BAD_USER_INPUT.
+    response = await audited.graphql(token, POST, {"input": sale()}, request_id="mut-early")
+    assert "data" not in response.json()
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert await counts(audited.db, audited.world.acme) == before
+    [row] = await audited.rows(request_id="mut-early")
+    assert (row.event, row.outcome, row.client_id, row.entity_id) == (
+        "mutation", "BAD_USER_INPUT", audited.acme.client_id, audited.world.acme)
+    assert row.detail["operation"] == "Post" and row.detail["fields"] == ["postJournalEntry"]
+    assert row.detail["ran"] is False and "$key" in row.detail["errors"][0]
+    # A query refused so, or a document that does not parse, is no mutation: no row.
+    await audited.graphql(token, "query Q($n: Int!) { entity { code } }", request_id="q-early")
+    await audited.graphql(token, "mutation { postJournalEntry(", request_id="syntax")
+    assert await audited.rows(request_id="q-early") == [] and await audited.rows(request_id="syntax") == []
+
+
 async def test_a_posting_whose_audit_row_cannot_be_written_is_rolled_back(audited, monkeypatch):
     token = await audited.token()
     before = await counts(audited.db, audited.world.acme)
