@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .errors import NotFound
 from .model import Account, AccountType, DimensionKind, DimensionValue, Entity, Journal, Period
 from .money import currency_scale
+from .tenancy import ALL_ENTITIES
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,16 @@ async def create_entity(session: AsyncSession, code: str, name: str, base_curren
     session.add(entity)
     await session.flush()
     return entity.id
+
+
+async def entity_codes(db) -> list[str]:
+    """The code of every entity, in order: for setting up what spans all of them (a
+    client's allow-list in each, say). `db` is a `ledger.store.LedgerDatabase`."""
+    async with db.session(None) as session:
+        rows = await session.scalars(
+            select(Entity.code).order_by(Entity.code).execution_options(**ALL_ENTITIES)
+        )
+        return list(rows)
 
 
 async def add_accounts(session: AsyncSession, specs: Iterable[AccountSpec]) -> None:

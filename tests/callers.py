@@ -22,14 +22,12 @@ from pathlib import Path
 from unittest import mock
 
 import httpx
-from sqlalchemy import select
 
 from gateway.auth import identities, secret_hash
 from gateway.auth.scopes import format_scope, known_scopes
 from gateway.secrets import write_key_file
-from ledger.model import Entity
+from ledger.reference import entity_codes
 from ledger.store import LedgerDatabase
-from ledger.tenancy import ALL_ENTITIES
 
 TESTER = "tester"
 TEST_SCRYPT_N = 2**4
@@ -54,14 +52,6 @@ class Party:
 
     client_id: str
     secret: str
-
-
-async def entity_codes(db: LedgerDatabase) -> list[str]:
-    async with db.session(None) as session:
-        rows = await session.scalars(
-            select(Entity.code).order_by(Entity.code).execution_options(**ALL_ENTITIES)
-        )
-        return list(rows)
 
 
 async def cheap_client(db: LedgerDatabase, name: str, scopes: str) -> Party:

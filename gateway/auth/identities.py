@@ -338,15 +338,17 @@ async def set_client_keys(db: LedgerDatabase, client_id: str, jwks: str) -> Clie
     authenticates with private_key_jwt from now on, and its secret stops working."""
     _check_client_id(client_id)
     key_set = _client_jwks(jwks)
+    return await _change_client(db, client_id, "is disabled", jwks=key_set, secret_hash=NO_SECRET)
+
+
+async def _change_client(db: LedgerDatabase, client_id: str, if_disabled: str, **values) -> ClientInfo:
+    """Set `values` on an active client in one transaction, and return it as it now is; a
+    disabled one is refused ("client … {if_disabled} (since …)")."""
     async with _transaction(db) as connection:
         row = await _client_row(connection, client_id)
         if row.disabled_at is not None:
-            raise IdentityError(f"client {client_id} is disabled (since {row.disabled_at})")
-        await connection.execute(
-            update(clients).where(clients.c.id == row.id).values(
-                jwks=key_set, secret_hash=NO_SECRET
-            )
-        )
+            raise IdentityError(f"client {client_id} {if_disabled} (since {row.disabled_at})")
+        await connection.execute(update(clients).where(clients.c.id == row.id).values(**values))
         changed = (
             await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
         ).one()
@@ -365,17 +367,7 @@ async def list_clients(db: LedgerDatabase) -> list[ClientInfo]:
 async def disable_client(db: LedgerDatabase, client_id: str) -> ClientInfo:
     """Disable a client for good: it gets no more tokens and its tokens are refused."""
     _check_client_id(client_id)
-    async with _transaction(db) as connection:
-        row = await _client_row(connection, client_id)
-        if row.disabled_at is not None:
-            raise IdentityError(f"client {client_id} is already disabled (since {row.disabled_at})")
-        await connection.execute(
-            update(clients).where(clients.c.id == row.id).values(disabled_at=_now())
-        )
-        changed = (
-            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
-        ).one()
-    return _client_info(changed)
+    return await _change_client(db, client_id, "is already disabled", disabled_at=_now())
 
 
 async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[ClientInfo, str]:
@@ -386,19 +378,8 @@ async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[Clien
     _check_client_id(client_id)
     secret = new_client_secret()
     secret_hash = await asyncio.to_thread(hash_secret, secret)
-    async with _transaction(db) as connection:
-        row = await _client_row(connection, client_id)
-        if row.disabled_at is not None:
-            raise IdentityError(f"client {client_id} is disabled (since {row.disabled_at})")
-        await connection.execute(
-            update(clients).where(clients.c.id == row.id).values(
-                secret_hash=secret_hash, jwks=None
-            )
-        )
-        changed = (
-            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
-        ).one()
-    return _client_info(changed), secret
+    changed = await _change_client(db, client_id, "is disabled", secret_hash=secret_hash, jwks=None)
+    return changed, secret
 
 
 async def authenticate_client(db: LedgerDatabase, client_id: object, secret: object) -> ClientInfo | None:

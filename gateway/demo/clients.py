@@ -22,11 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from ledger.model import Entity
+from ledger.reference import entity_codes
 from ledger.store import LedgerDatabase
-from ledger.tenancy import ALL_ENTITIES
 
 from ..auth import identities
 from ..auth.scopes import (
@@ -88,21 +85,13 @@ class DemoClient:
         )
 
 
-async def _entity_codes(db: LedgerDatabase) -> list[str]:
-    async with db.session(None) as session:
-        rows = await session.scalars(
-            select(Entity.code).order_by(Entity.code).execution_options(**ALL_ENTITIES)
-        )
-        return list(rows)
-
-
 async def provision_demo_clients(db: LedgerDatabase, systems: Iterable[str]) -> list[DemoClient]:
     """Create what is missing of the demo's roles, users, clients and allow-list entries,
     and give every demo client a fresh secret. A role whose stored scopes differ from the
     ones above (a ledger built by another version) is an IdentityError: run
     `ledgergate demo --reset`."""
     systems = list(systems)
-    codes = await _entity_codes(db)
+    codes = await entity_codes(db)
     roles = {role.name: role for role in await identities.list_roles(db)}
     users = {(u.entity_code, u.username) for u in await identities.list_users(db)}
     clients = {c.name: c for c in await identities.list_clients(db)}
