@@ -174,7 +174,7 @@ class StatementCounter:
     def __init__(self, db: LedgerDatabase):
         self.count = 0
         self.statements: list[str] = []
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+        db.listen("before_cursor_execute", self._seen)  # authentication's own pool too
 
     def _seen(self, _conn, _cursor, statement, *_args):
         self.count += 1
