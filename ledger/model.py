@@ -133,6 +133,23 @@ class Journal(EntityScoped, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class VerificationCheckpoint(EntityScoped, Base):
+    """The last entry whose chain a verification found intact (`ledger.verification`).
+
+    Attributes:
+        seq / hash: that entry's sequence number and the hash it had then.
+        verified_at: when (UTC, ISO 8601).
+    """
+
+    __tablename__ = "verification_checkpoints"
+    __table_args__ = (UniqueConstraint("entity_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[str] = mapped_column(String(32))
+
+
 class JournalEntry(EntityScoped, Base):
     """A posted entry; never updated or deleted once written (see `ledger.tenancy`).
 
