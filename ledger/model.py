@@ -238,6 +238,9 @@ class SourceLink(EntityScoped, Base):
     __table_args__ = (
         Index("ix_source_links_record", "entity_id", "system", "record_type", "record_id"),
         Index("ix_source_links_entry", "entry_id"),
+        # With the entity filter every confined read adds, (entry_id) alone lost to the
+        # entity's record index: verification scanned all the entity's links per chunk.
+        Index("ix_source_links_entity_entry", "entity_id", "entry_id"),
         Index("ix_source_links_line", "line_id"),
     )
 
