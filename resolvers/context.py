@@ -22,14 +22,14 @@ L = TypeVar("L")
 
 # The expensive fields and what one of each adds to a query's estimated cost (`Limits`).
 # `sourceRecord` is one call to another system per field (records behind `SourceLink.record`
-# are fetched in one batch per system and level, so they cost as fields); the audit log and the
+# are fetched in one batch per system and level, and `Account.balance` in one aggregate per
+# batch, so they cost as fields); the audit log and the
 # verification read the database well beyond the rows they return.
 DEFAULT_FIELD_COSTS: tuple[tuple[str, int], ...] = (
     ("Query.verifyLedger", 250_000),
     ("Query.trialBalance", 50_000),
     ("Query.auditEvents", 10_000),
     ("Query.sourceRecord", 1_000),
-    ("Account.balance", 100),
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import authlib.deprecate  # noqa: F401
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
