@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ledger.store import LedgerDatabase
+from ledger.store import LedgerDatabase, PoolSettings
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
 
@@ -103,13 +103,18 @@ def create_app(
     /oauth/token; `app.state.rate_limits` holds them (None when off), its `clock` replaceable.
     """
     owns_db = db is None
-    database = db or LedgerDatabase.from_url(settings.database_url)
+    pools = settings.database
+    database = db or LedgerDatabase.from_url(settings.database_url, pool=PoolSettings(
+        pools.pool_size, pools.max_overflow, pools.pool_timeout))
+    # Authentication and token issuance on connections of their own: a request holding
+    # GraphQL's pool must not make every other caller's authentication wait (issue 10).
+    auth_db = database.with_own_pool(PoolSettings(pools.auth_pool_size, 0, pools.pool_timeout))
     catalog = sources or SourceCatalog()
     schema = build_schema(catalog, settings.introspection, compiled=settings.compiled)
     rate_limits = RateLimits.from_settings(settings.rate_limit)
-    oauth = _oauth_endpoints(settings, database, catalog, rate_limits)
+    oauth = _oauth_endpoints(settings, auth_db, catalog, rate_limits)
     if principals is None:
-        principals = BearerPrincipalResolver(database, _trusted_issuers(settings, oauth))
+        principals = BearerPrincipalResolver(auth_db, _trusted_issuers(settings, oauth))
     endpoint = GraphQLEndpoint(
         schema,
         database,
@@ -119,6 +124,8 @@ def create_app(
         settings.graphiql,
         catalog,
         rate_limits=rate_limits,
+        connections_per_request=pools.connections_per_request,
+        connection_timeout=pools.pool_timeout,
     )
 
     async def healthz(_request: Request) -> JSONResponse:
@@ -132,6 +139,7 @@ def create_app(
         gc.freeze()
         yield
         await catalog.aclose()
+        await auth_db.dispose()
         if owns_db:
             await database.dispose()
 
@@ -144,6 +152,7 @@ def create_app(
         routes += graphiql_routes()
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.db = database
+    app.state.auth_db = auth_db
     app.state.schema = schema
     app.state.oauth = oauth
     app.state.principals = principals

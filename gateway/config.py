@@ -118,6 +118,20 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """`[database]` pools. GraphQL work shares `pool_size` + `max_overflow` connections, each
+    request at most `connections_per_request` at once; authentication and /oauth/token have
+    their own `auth_pool_size` connections, so they never wait behind GraphQL. A request
+    that cannot get a connection in `pool_timeout` seconds fails UNAVAILABLE (503)."""
+
+    pool_size: int = 10
+    max_overflow: int = 20
+    pool_timeout: float = 5.0
+    connections_per_request: int = 2
+    auth_pool_size: int = 3
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything `create_app` needs.
 
@@ -152,6 +166,7 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     compiled: bool = True
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
 
     @property
     def issuer(self) -> str:
@@ -164,6 +179,10 @@ def load_settings(path: Path | None = None) -> Settings:
 
         [database]
         url = "postgresql://ledgergate@127.0.0.1:5432/ledgergate"
+        pool_size = 10                             # GraphQL's pool (+ max_overflow = 20)
+        pool_timeout = 5                           # seconds; then UNAVAILABLE (503, retry)
+        connections_per_request = 2                # one request's share of that pool
+        auth_pool_size = 3                         # authentication's and /oauth/token's own
         [http]
         host = "127.0.0.1"
         port = 8000
@@ -177,6 +196,8 @@ def load_settings(path: Path | None = None) -> Settings:
         max_tokens = 5000
         max_cost = 1000000
         default_list_size = 10
+        [limits.field_costs]                       # expensive fields: "Type.field" = weight
+        "Query.verifyLedger" = 250000              # (defaults: resolvers.context.DEFAULT_FIELD_COSTS)
         [sources]
         file = "sources.toml"                      # relative to this file
         [secrets]
@@ -251,7 +272,24 @@ _LIMIT_MINIMUM = {
 }
 
 
+def _field_costs(section: dict, default: Limits, path: Path) -> tuple[tuple[str, int], ...]:
+    """`[limits.field_costs]`: "Type.field" = weight, over the defaults (0 takes one out)."""
+    table = section.get("field_costs", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [limits.field_costs] must be a table of \"Type.field\" = weight")
+    costs = dict(default.field_costs)
+    for name, weight in table.items():
+        if name.count(".") != 1 or not all(part.isidentifier() for part in name.split(".")):
+            raise ConfigError(f"{path}: limits.field_costs key {name!r} must be \"Type.field\"")
+        if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
+            raise ConfigError(f"{path}: limits.field_costs.{name} must be an integer >= 0, got {weight!r}")
+        costs[name] = weight
+    return tuple((name, weight) for name, weight in costs.items() if weight)
+
+
 def _limits(section: dict, default: Limits, path: Path) -> Limits:
+    field_costs = _field_costs(section, default, path)
+    section = {k: v for k, v in section.items() if k != "field_costs"}
     if unknown := set(section) - set(_LIMIT_MINIMUM):
         raise ConfigError(
             f"{path}: unknown key(s) limits.{sorted(unknown)}; expected {', '.join(_LIMIT_MINIMUM)}"
@@ -264,7 +302,7 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
             raise ConfigError(f"{path}: limits.{key} must be at least {minimum}, got {values[key]}")
     if not 1 <= values["default_page_size"] <= values["max_page_size"]:
         raise ConfigError(f"{path}: limits.default_page_size must be between 1 and max_page_size")
-    return Limits(**values)
+    return Limits(**values, field_costs=field_costs)
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
@@ -306,7 +344,24 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         oauth=_oauth(_section(raw, "oauth", path), settings.oauth, path, f"http://{host}:{port}"),
         rate_limit=_rate_limit(_section(raw, "rate_limit", path), settings.rate_limit, path),
         compiled=_typed(execution, "compiled", bool, settings.compiled, path, "execution"),
+        database=_database(database, settings.database, path),
     )
+
+
+def _database(section: dict, default: DatabaseSettings, path: Path) -> DatabaseSettings:
+    keys = ("pool_size", "max_overflow", "connections_per_request", "auth_pool_size")
+    if unknown := set(section) - {"url", "pool_timeout", *keys}:
+        raise ConfigError(f"{path}: unknown key(s) database.{sorted(unknown)}; expected url, "
+                          f"pool_timeout, {', '.join(keys)}")
+    values = {key: _typed(section, key, int, getattr(default, key), path, "database") for key in keys}
+    for key, value in values.items():
+        if value < (0 if key == "max_overflow" else 1):
+            raise ConfigError(f"{path}: database.{key} must be at least "
+                              f"{0 if key == 'max_overflow' else 1}, got {value}")
+    timeout = section.get("pool_timeout", default.pool_timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
+        raise ConfigError(f"{path}: database.pool_timeout must be seconds in (0, 300], got {timeout!r}")
+    return DatabaseSettings(pool_timeout=float(timeout), **values)
 
 
 INTROSPECTION = ("filtered", "off")

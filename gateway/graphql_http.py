@@ -34,6 +34,8 @@ from resolvers.errors import (
     FORBIDDEN,
     INTERNAL,
     RATE_LIMITED,
+    RETRY_AFTER,
+    UNAVAILABLE,
     CodedError,
     format_error,
     limit_exceeded,
@@ -79,8 +81,11 @@ def _json_param(raw: str | None, name: str) -> Any:
 class GraphQLEndpoint:
     def __init__(
         self, schema, db, principals, limits: Limits, max_body_bytes: int, graphiql: bool, sources,
-        *, rate_limits: RateLimits | None = None,
+        *, rate_limits: RateLimits | None = None, connections_per_request: int = 2,
+        connection_timeout: float = 5.0,
     ):
+        self.connections_per_request = connections_per_request
+        self.connection_timeout = connection_timeout
         self.schema = schema
         self.rate_limits = rate_limits
         self.sources = sources
@@ -279,7 +284,10 @@ class GraphQLEndpoint:
         return await self._record(trail.request_id, trail.pending())
 
     async def _execute(self, query, variables, operation_name, principal, allowed, rid) -> Response:
-        context = RequestContext(self.db, principal, self.limits, self.sources, request_id=rid)
+        context = RequestContext(
+            self.db, principal, self.limits, self.sources, request_id=rid,
+            connections=self.connections_per_request, connection_timeout=self.connection_timeout,
+        )
         try:
             result = await self.schema.execute(
                 query,
@@ -313,6 +321,13 @@ class GraphQLEndpoint:
             )
         if errors:
             body["errors"] = errors
+        if errors and not any(result.data.values() if result.data else ()) and all(
+            e.get("extensions", {}).get("code") == UNAVAILABLE for e in errors
+        ):
+            # Nothing could be answered because the database was busy: a retryable 503.
+            body["data"] = result.data
+            return Response(orjson.dumps(body), status_code=503, media_type=JSON,
+                            headers={"Retry-After": str(RETRY_AFTER)})
         # Errors raised before execution (syntax, validation, variables) have no path and
         # no data entry; once execution started, `data` is present even if null.
         if result.data is not None or not result.errors or any(e.path for e in result.errors):

@@ -133,6 +133,23 @@ class Journal(EntityScoped, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class VerificationCheckpoint(EntityScoped, Base):
+    """The last entry whose chain a verification found intact (`ledger.verification`).
+
+    Attributes:
+        seq / hash: that entry's sequence number and the hash it had then.
+        verified_at: when (UTC, ISO 8601).
+    """
+
+    __tablename__ = "verification_checkpoints"
+    __table_args__ = (UniqueConstraint("entity_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[str] = mapped_column(String(32))
+
+
 class JournalEntry(EntityScoped, Base):
     """A posted entry; never updated or deleted once written (see `ledger.tenancy`).
 
@@ -221,6 +238,9 @@ class SourceLink(EntityScoped, Base):
     __table_args__ = (
         Index("ix_source_links_record", "entity_id", "system", "record_type", "record_id"),
         Index("ix_source_links_entry", "entry_id"),
+        # With the entity filter every confined read adds, (entry_id) alone lost to the
+        # entity's record index: verification scanned all the entity's links per chunk.
+        Index("ix_source_links_entity_entry", "entity_id", "entry_id"),
         Index("ix_source_links_line", "line_id"),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -27,13 +28,27 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolSettings:
+    """The connection pool of one engine. `timeout`: seconds a checkout may wait before
+    SQLAlchemy's `TimeoutError`, which the gateway answers UNAVAILABLE (retry), not INTERNAL."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout: float = 5.0
+
+
+def create_engine(url: str, *, echo: bool = False, pool: PoolSettings | None = None) -> AsyncEngine:
     url = normalize_url(url)
+    pool = pool or PoolSettings()
+    sizing = {"pool_size": pool.size, "max_overflow": pool.max_overflow, "pool_timeout": pool.timeout}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        if ":memory:" in url or url.rstrip("/").endswith("sqlite+aiosqlite:"):
+            sizing = {}  # one shared in-memory connection (StaticPool): no sizing applies
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **sizing)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    return create_async_engine(url, echo=echo, **sizing)
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -52,13 +67,33 @@ class LedgerDatabase:
 
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
+        self._pools: list[LedgerDatabase] = []  # made by with_own_pool
+        self._listeners: list[tuple[str, object]] = []
         self._sessions = async_sessionmaker(
             engine, sync_session_class=LedgerSession, expire_on_commit=False
         )
 
     @classmethod
-    def from_url(cls, url: str, *, echo: bool = False) -> LedgerDatabase:
-        return cls(create_engine(url, echo=echo))
+    def from_url(cls, url: str, *, echo: bool = False, pool: PoolSettings | None = None) -> LedgerDatabase:
+        return cls(create_engine(url, echo=echo, pool=pool))
+
+    def with_own_pool(self, pool: PoolSettings) -> LedgerDatabase:
+        """The same database through an engine (and pool) of its own: work that must never
+        queue behind another's connections (authentication) uses one. Dispose it apart."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        sibling = LedgerDatabase(create_engine(url, echo=self.engine.echo, pool=pool))
+        for name, listener in self._listeners:
+            sibling.listen(name, listener)
+        self._pools.append(sibling)
+        return sibling
+
+    def listen(self, name: str, listener) -> None:
+        """An engine event (`before_cursor_execute`, say) on this database's every engine,
+        those `with_own_pool` makes later included: one database, however many pools."""
+        self._listeners.append((name, listener))
+        event.listen(self.engine.sync_engine, name, listener)
+        for sibling in self._pools:
+            sibling.listen(name, listener)
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ledger.audit import AuditTrail
 from ledger.store import LedgerDatabase
 
-from .errors import limit_exceeded, user_input_error
+from .errors import limit_exceeded, unavailable, user_input_error
 from .principal import Principal
 from .sources.catalog import EMPTY_CATALOG, SourceCatalog
 
 L = TypeVar("L")
+
+
+# The expensive fields and what one of each adds to a query's estimated cost (`Limits`).
+# `sourceRecord` is one call to another system per field (records behind `SourceLink.record`
+# are fetched in one batch per system and level, and `Account.balance` in one aggregate per
+# batch, so they cost as fields); the audit log and the
+# verification read the database well beyond the rows they return.
+DEFAULT_FIELD_COSTS: tuple[tuple[str, int], ...] = (
+    ("Query.verifyLedger", 250_000),
+    ("Query.trialBalance", 50_000),
+    ("Query.auditEvents", 10_000),
+    ("Query.sourceRecord", 1_000),
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +41,16 @@ class Limits:
     send (tests/gateway/test_query_limits.py measures them on the demo's schema):
     GraphiQL's introspection query is the deepest, 15 fields (README queries: 12 at most),
     and costs about 52,000; the big-page benchmark (`lines(first: 10000)`, 8 fields) costs
-    100,006 and the lineage benchmark (100 entries → lines → sources → records) 196,506,
-    the most: a budget of 1,000,000 is 5 times that. At most 3 aliases and 181 tokens.
+    100,006 and the lineage benchmark (100 entries → lines → sources → records) about
+    197,000, the most: a budget of 1,000,000 is 5 times that. At most 3 aliases and 181
+    tokens.
+
+    `field_costs` weighs the fields whose value costs far more than one field: each
+    occurrence of `Type.field` adds its weight to the estimate (on top of its 1), times the
+    list and page sizes around it, as any field. A full `verifyLedger` walks the whole hash
+    chain, a trial balance aggregates the year: a fourth of the first, or a twentieth of the
+    second, is over the budget, so thirty aliased `verifyLedger` are refused before anything runs,
+    while a dashboard of a few trial balances and pages passes.
     """
 
     default_page_size: int = 100  # `first` when omitted
@@ -38,6 +60,7 @@ class Limits:
     max_tokens: int = 5_000  # lexical tokens of the document (and as many comments)
     max_cost: int = 1_000_000  # estimated field values of the response (see resolvers.limits)
     default_list_size: int = 10  # items the cost estimate assumes for a plain list
+    field_costs: tuple[tuple[str, int], ...] = field(default=DEFAULT_FIELD_COSTS)  # Type.field → weight
 
 
 class RequestContext:
@@ -47,6 +70,11 @@ class RequestContext:
     live for one request only (they cache, and they bind to the running event loop).
     Each loader batch opens its own short session: GraphQL resolves siblings
     concurrently and one AsyncSession must never serve two tasks at once.
+
+    `connections` bounds how many sessions (so pooled connections) the request holds at
+    once: its resolvers and loaders wait for one of its own, never for more of the pool, so
+    one request cannot starve the others. A request that waits `connection_timeout`
+    seconds for a share, or the pool's own timeout for a connection, fails UNAVAILABLE.
 
     `audit` collects what the request must leave in the audit log (`ledger.audit`): the
     gateway writes it when the request ends; a mutation writes its own row in its
@@ -60,8 +88,12 @@ class RequestContext:
         limits: Limits | None = None,
         sources: SourceCatalog = EMPTY_CATALOG,
         request_id: str = "-",
+        connections: int = 2,
+        connection_timeout: float = 5.0,
     ):
         self.db = db
+        self._share = asyncio.Semaphore(connections)
+        self._share_timeout = connection_timeout
         self.principal = principal
         self.limits = limits or Limits()
         self.sources = sources
@@ -91,7 +123,19 @@ class RequestContext:
         return self.principal.entity
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return self.db.session(self.principal.entity.id)
+        return self._shared_session()
+
+    @asynccontextmanager
+    async def _shared_session(self) -> AsyncIterator[AsyncSession]:
+        try:
+            await asyncio.wait_for(self._share.acquire(), self._share_timeout)
+        except TimeoutError:
+            raise unavailable() from None
+        try:
+            async with self.db.session(self.principal.entity.id) as session:
+                yield session
+        finally:
+            self._share.release()
 
     def loader(self, loader_class: Callable[[RequestContext], L]) -> L:
         found = self._loaders.get(loader_class)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ledger.errors import Conflict, InvalidEntry, NotFound
 
@@ -21,6 +22,7 @@ CONFLICT = "CONFLICT"
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 RATE_LIMITED = "RATE_LIMITED"  # HTTP 429, set by the gateway before a request executes
 INTERNAL = "INTERNAL"
+UNAVAILABLE = "UNAVAILABLE"  # the database (its pool, this request's share) is busy: retry
 
 MASKED_MESSAGE = "Internal server error"
 
@@ -63,7 +65,19 @@ def limit_exceeded(name: str, measured: int, maximum: int) -> CodedError:
     return CodedError(message, LIMIT_EXCEEDED, limit=limit)
 
 
+BUSY_MESSAGE = "The database is busy; retry in a few seconds"
+
+
+RETRY_AFTER = 2  # seconds a client waits before retrying UNAVAILABLE
+
+
+def unavailable() -> CodedError:
+    return CodedError(BUSY_MESSAGE, UNAVAILABLE, retryAfter=RETRY_AFTER)
+
+
 def _ledger_extensions(error: Exception) -> dict | None:
+    if isinstance(error, PoolTimeout):  # no connection within the pool timeout
+        return {"code": UNAVAILABLE, "retryAfter": RETRY_AFTER}
     if isinstance(error, InvalidEntry):
         return {
             "code": BAD_USER_INPUT,
@@ -106,6 +120,8 @@ def format_error(error: GraphQLError) -> dict:
         return formatted
     extensions = _ledger_extensions(original) or getattr(original, "extensions", None)
     if isinstance(extensions, dict) and "code" in extensions:
+        if isinstance(original, PoolTimeout):  # the driver's text names pool internals
+            formatted["message"] = BUSY_MESSAGE
         formatted["extensions"] = dict(extensions)
         return formatted
     log.error("unexpected error at %s", error.path, exc_info=original)

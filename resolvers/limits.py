@@ -242,10 +242,12 @@ def _is_list(type_) -> bool:
 class _Measurer:
     """Measures the selection sets of one document against one schema."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, page_default: int, list_default: int):
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, page_default: int, list_default: int,
+                 field_costs: tuple[tuple[str, int], ...] = ()):
         self.schema = schema
         self.page_default = page_default
         self.list_default = list_default
+        self.weights = {tuple(name.split(".", 1)): weight for name, weight in field_costs}
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -305,7 +307,7 @@ class _Measurer:
                     else:
                         page_max = max(page_max, size)
                     one.add(sub.item, size)
-                fixed.add(1)
+                fixed.add(1 + self.weights.get((getattr(parent, "name", None), selection.name.value), 0))
                 if definition is not None and _is_list(definition.type):
                     fixed.add(one.done(), self.list_size(selection))
                 else:
@@ -445,7 +447,7 @@ class PreparedDocument:
     def operation_limits(
         self, schema: GraphQLSchema, operation_name: str | None, limits: Limits
     ) -> OperationLimits | None:
-        key = (operation_name, limits.default_page_size, limits.default_list_size)
+        key = (operation_name, limits.default_page_size, limits.default_list_size, limits.field_costs)
         found = self._operations.get(key)
         if found is not None:
             return found

@@ -16,7 +16,7 @@ from pathlib import Path
 import authlib.deprecate  # noqa: F401
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -174,7 +174,7 @@ class StatementCounter:
     def __init__(self, db: LedgerDatabase):
         self.count = 0
         self.statements: list[str] = []
-        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+        db.listen("before_cursor_execute", self._seen)  # authentication's own pool too
 
     def _seen(self, _conn, _cursor, statement, *_args):
         self.count += 1

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from ledger import model, reads
+from ledger.posting import entry_number
 from ledger.verification import verify_chain
 
 from ..ids import cursor, parse_cursor, parse_global_id
@@ -99,14 +100,20 @@ class LedgerQueries:
 
     @strawberry.federation.field(
         requires_scopes=LEDGER,
-        description="Recompute the entity's hash chain; names the first entry that no "
-        "longer matches what was posted."
+        description="Verify the entity's hash chain from its last verified checkpoint (the "
+        "entries posted since, and the checkpoint entry's own hash), advancing the "
+        "checkpoint; names the first entry that no longer matches what was posted. A full "
+        "recheck from the first entry is `ledgergate ledger verify --full`."
     )
     async def verify_ledger(self, info: Info) -> LedgerVerification:
         async with info.context.session() as session:
             result = await verify_chain(session)
+        walked = result.entries_checked > 0 or not result.ok
         return LedgerVerification(
             ok=result.ok,
             entries_checked=result.entries_checked,
             first_broken_entry=result.first_broken_entry,
+            full=result.full,
+            from_entry=entry_number(result.from_seq) if walked else None,
+            checkpoint_at=result.checkpoint_at,
         )

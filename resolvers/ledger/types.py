@@ -292,11 +292,29 @@ class JournalLine(Node):
         return [SourceLink.from_model(link) for link in links]
 
 
-@strawberry.federation.type(requires_scopes=LEDGER)
+@strawberry.federation.type(
+    requires_scopes=LEDGER,
+    description="What a verification of the entity's hash chain checked and found. From a "
+    "checkpoint (full: false) it proves that the checkpoint entry still has the hash it had "
+    "when verified, and that every entry after it hashes to its stored hash and links to "
+    "its predecessor up to the entity's head. Entries before the checkpoint are not re-read: "
+    "tampering there (other than with the checkpoint entry) is found only by a full recheck, "
+    "`ledgergate ledger verify --full`.",
+)
 class LedgerVerification:
     ok: bool
-    entries_checked: int
-    first_broken_entry: str | None
+    entries_checked: int = strawberry.field(description="Entries walked (from fromEntry on).")
+    first_broken_entry: str | None = strawberry.field(
+        description="The first entry that does not hold (altered, unlinked or missing); null when ok."
+    )
+    full: bool = strawberry.field(description="True: walked from the first entry (genesis).")
+    from_entry: str | None = strawberry.field(
+        description="The first entry walked; null when there was nothing after the checkpoint."
+    )
+    checkpoint_at: str | None = strawberry.field(
+        description="When the checkpoint this verification started from was verified (UTC, "
+        "ISO 8601); null when it started from genesis."
+    )
 
 
 async def load_node(info: Info, type_name: str, pk: int) -> Node | None:

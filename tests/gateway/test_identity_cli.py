@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from ledger.migrate import head_revision
 from gateway.auth.identities import (
     AccessRefused,
     actor,
@@ -221,7 +222,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, capsys, monkeypatch)
         assert await asyncio.to_thread(main, [*argv, "--config", str(config)]) == 2
         out = capsys.readouterr()
         assert (out.out, out.err) == ("", (
-            "ledgergate: the database schema is at revision none, this version needs 0007: run "
+            f"ledgergate: the database schema is at revision none, this version needs {head_revision()}: run "
             "`ledgergate db upgrade` first\n"
         )), argv
 

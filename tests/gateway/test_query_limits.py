@@ -429,3 +429,19 @@ def test_bad_limits_name_the_file_and_the_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
     assert str(raised.value) == f"{config}: {message}"
+
+
+def test_field_costs_are_read_from_the_config_file(tmp_path):
+    config = tmp_path / "lg.toml"
+    config.write_text('[limits]\nmax_cost = 9\n[limits.field_costs]\n"Query.verifyLedger" = 7\n"Query.trialBalance" = 0\n')
+    limits = load_settings(config).limits
+    costs = dict(limits.field_costs)
+    assert costs["Query.verifyLedger"] == 7 and "Query.trialBalance" not in costs
+    schema = schema_from_sdl((ROOT / "schema.graphql").read_text(), assume_valid_sdl=True)
+    assert check_limits(schema, "{ verifyLedger { ok } }", limits=limits) == []  # 1 + 7 + 1
+    [error] = check_limits(schema, "{ a: verifyLedger { ok } b: verifyLedger { ok } }", limits=limits)
+    assert error.extensions["limit"] == {"name": "cost", "measured": 18, "maximum": 9}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[limits.field_costs]\n"verifyLedger" = 7\n')
+    with pytest.raises(ConfigError, match="must be \"Type.field\""):
+        load_settings(bad)

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from ledger.migrate import head_revision
 from gateway.cli import main
 from gateway.secrets import (
     KEY_ENV,
@@ -314,7 +315,7 @@ async def test_a_database_not_migrated_is_refused(tmp_path, cli, capsys, monkeyp
     for argv in (["set", "crm", "api_key"], ["list"], ["delete", "crm"]):
         assert await cli("secrets", *argv, "--config", str(config), stdin=API_KEY) == 2
         assert capsys.readouterr().err == (
-            "ledgergate: the database schema is at revision none, this version needs 0007: run "
+            f"ledgergate: the database schema is at revision none, this version needs {head_revision()}: run "
             "`ledgergate db upgrade` first\n"
         )
 

@@ -85,3 +85,57 @@ async def test_the_database_itself_refuses_to_change_posted_history(gql, world, 
             await conn.execute(text(sql))
     assert "posted history" in str(refused.value)
     assert (await gql(VERIFY))["data"]["verifyLedger"]["ok"] is True
+
+
+INCREMENTAL = "{ verifyLedger { ok entriesChecked firstBrokenEntry full fromEntry checkpointAt } }"
+
+
+async def test_verification_walks_only_the_entries_after_its_checkpoint(gql, world):
+    await three_entries(gql)
+    first = (await gql(INCREMENTAL))["data"]["verifyLedger"]
+    assert first["ok"] and first["full"] and first["entriesChecked"] == 3 and first["fromEntry"] == "JE-0000001"
+    assert first["checkpointAt"] is None
+    await post(gql, key="k3", description="entry 3")
+    second = (await gql(INCREMENTAL))["data"]["verifyLedger"]
+    assert second["ok"] and not second["full"] and second["entriesChecked"] == 1
+    assert second["fromEntry"] == "JE-0000004" and second["checkpointAt"]
+    third = (await gql(INCREMENTAL))["data"]["verifyLedger"]
+    assert third["ok"] and third["entriesChecked"] == 0 and third["fromEntry"] is None
+
+
+async def test_tampering_after_the_checkpoint_is_caught_incrementally(gql, world):
+    await three_entries(gql)
+    assert (await gql(VERIFY))["data"]["verifyLedger"]["ok"] is True  # checkpoint at 3
+    await post(gql, key="k3", description="entry 3")
+    await post(gql, key="k4", description="entry 4")
+    await tamper(world.db, "UPDATE journal_entries SET description = 'edited' WHERE number = 'JE-0000005'")
+    result = (await gql(INCREMENTAL))["data"]["verifyLedger"]
+    assert result["ok"] is False and result["firstBrokenEntry"] == "JE-0000005"
+    assert result["full"] is False and result["entriesChecked"] == 2
+
+
+async def test_tampering_with_the_checkpoint_entry_itself_is_caught(gql, world):
+    await three_entries(gql)
+    assert (await gql(VERIFY))["data"]["verifyLedger"]["ok"] is True
+    await tamper(world.db, "UPDATE journal_entries SET hash = :h WHERE number = 'JE-0000003'", h="0" * 64)
+    result = (await gql(VERIFY))["data"]["verifyLedger"]
+    assert result["ok"] is False and result["firstBrokenEntry"] == "JE-0000003"
+
+
+async def test_tampering_before_the_checkpoint_is_caught_by_the_full_recheck(gql, world, tmp_path, capsys):
+    from gateway.cli import main
+
+    await three_entries(gql)
+    assert (await gql(VERIFY))["data"]["verifyLedger"]["ok"] is True
+    await tamper(world.db, "UPDATE journal_entries SET description = 'edited' WHERE number = 'JE-0000002'")
+    # The API walks from the checkpoint: what it proves does not reach JE-0000002.
+    assert (await gql(INCREMENTAL))["data"]["verifyLedger"]["entriesChecked"] == 0
+    config = tmp_path / "lg.toml"
+    config.write_text(f'[database]\nurl = "{world.db.engine.url.render_as_string(hide_password=False)}"\n')
+    import asyncio
+    loop_free = asyncio.get_running_loop().run_in_executor
+    code = await loop_free(None, main, ["ledger", "verify", "--config", str(config), "--entity", "ACME", "--full"])
+    out = capsys.readouterr().out
+    assert code == 1 and "BROKEN at JE-0000002" in out, out
+    code = await loop_free(None, main, ["ledger", "verify", "--config", str(config), "--entity", "BETA", "--full"])
+    assert code == 0
