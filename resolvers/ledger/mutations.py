@@ -126,12 +126,19 @@ async def _audited(info: Info, operation: str, detail: dict, write) -> int:
         raise
 
 
+def _key_owner(info: Info) -> str:
+    """Whose key space an idempotency key lives in: the integration client's."""
+    return info.context.principal.client_id or ""
+
+
 @strawberry.type
 class LedgerMutations:
     @strawberry.federation.field(
         requires_scopes=POST,
-        description="Validate and post an entry. Repeating a key with the same input returns "
-        "the original entry; with a different input it fails with CONFLICT."
+        description="Validate and post an entry. The idempotency key is "
+        f"{posting.KEY_RULE}, and belongs to the calling integration client: the same "
+        "client repeating a key with the same input gets the original entry; with a "
+        "different input, CONFLICT. Another client's equal key is another key."
     )
     async def post_journal_entry(
         self, info: Info, input: JournalEntryInput, idempotency_key: str
@@ -140,7 +147,8 @@ class LedgerMutations:
             draft = input.to_draft()
             async with info.context.session() as session:
                 return await posting.post_entry(
-                    session, draft, idempotency_key, before_commit=before_commit
+                    session, draft, idempotency_key,
+                    client=_key_owner(info), before_commit=before_commit,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],
@@ -150,7 +158,8 @@ class LedgerMutations:
 
     @strawberry.federation.field(
         requires_scopes=POST,
-        description="Post the mirror image of an entry on the given date, linked both ways."
+        description="Post the mirror image of an entry on the given date, linked both ways. "
+        "The idempotency key follows postJournalEntry's rules."
     )
     async def reverse_journal_entry(
         self, info: Info, number: str, date: dt.date, idempotency_key: str
@@ -158,7 +167,8 @@ class LedgerMutations:
         async def write(before_commit) -> int:
             async with info.context.session() as session:
                 return await reversal.reverse_entry(
-                    session, number, date, idempotency_key, before_commit=before_commit
+                    session, number, date, idempotency_key,
+                    client=_key_owner(info), before_commit=before_commit,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "number": number[:200], "date": date.isoformat()}
