@@ -35,7 +35,7 @@ from .model import (
 )
 from .money import currency_scale, to_minor
 from .tenancy import ENTITY_KEY
-from .validators import PostingRefs, validate_entry
+from .validators import MAX_LINES, PostingRefs, validate_entry
 
 MAX_KEY_LENGTH = 200
 # Printable ASCII, with no space at either end: a key is an identifier clients generate (a
@@ -136,7 +136,8 @@ async def _by_codes(session: AsyncSession, model, column, codes: set[str]) -> li
 
 
 async def resolve_refs(
-    session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False
+    session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False,
+    max_lines: int = MAX_LINES,
 ) -> list[PostingRefs]:
     """Look up every code the drafts use: a few statements per 5,000 distinct codes."""
     account_codes = {line.account for d in drafts for line in d.lines}
@@ -165,6 +166,7 @@ async def resolve_refs(
             accounts=accounts,
             dimensions=dimensions,
             allow_inactive=allow_inactive,
+            max_lines=max_lines,
         )
         for d in drafts
     ]
@@ -328,7 +330,8 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
 
 
 async def post_entries(
-    session: AsyncSession, postings: Sequence[Posting], *, before_commit: BeforeCommit | None = None
+    session: AsyncSession, postings: Sequence[Posting], *,
+    before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
 ) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
@@ -337,6 +340,7 @@ async def post_entries(
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
     `before_commit(session, ids)` runs in the same transaction, before it commits.
+    An entry of more than `max_lines` lines is refused.
     """
     entity = await lock_entity(session)
     hashes: list[str | None] = [None] * len(postings)
@@ -358,7 +362,7 @@ async def post_entries(
     results: dict[int, int] = dict(replayed)
     if fresh:
         todo = [postings[i] for i in fresh]
-        refs = await resolve_refs(session, entity, [p.draft for p in todo])
+        refs = await resolve_refs(session, entity, [p.draft for p in todo], max_lines=max_lines)
         violations = []
         for index, posting, ref in zip(fresh, todo, refs):
             prefix = f"entries[{index}]." if len(postings) > 1 else ""
@@ -380,10 +384,11 @@ async def post_entries(
 
 async def post_entry(
     session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
-    client: str = "", before_commit: BeforeCommit | None = None,
+    client: str = "", before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
 ) -> int:
     return (
         await post_entries(
-            session, [Posting(draft, idempotency_key, client)], before_commit=before_commit
+            session, [Posting(draft, idempotency_key, client)],
+            before_commit=before_commit, max_lines=max_lines,
         )
     )[0]

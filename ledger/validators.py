@@ -15,6 +15,8 @@ from .errors import Violation
 from .model import Account, AccountType, DimensionKind, DimensionValue, Journal, Period
 from .money import MAX_MINOR_UNITS, decimals_of
 
+# The default most lines an entry may have; a deployment sets its own (`[limits]
+# max_entry_lines`), passed in through `PostingRefs.max_lines`.
 MAX_LINES = 10_000
 MAX_TEXT = 500
 MAX_URL = 1000
@@ -32,6 +34,7 @@ class PostingRefs:
     dimensions: dict[tuple[str, str], DimensionValue] = field(default_factory=dict)
     # Reversals re-post what once was valid: inactive accounts or values do not block them.
     allow_inactive: bool = False
+    max_lines: int = MAX_LINES
 
 
 Validator = Callable[[EntryDraft, PostingRefs], Iterable[Violation]]
@@ -44,8 +47,8 @@ def _is_statistical(account: Account | None) -> bool:
 def check_lines_present(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
     if not draft.lines:
         yield Violation("lines", "an entry needs at least one line")
-    elif len(draft.lines) > MAX_LINES:
-        yield Violation("lines", f"{len(draft.lines)} lines; at most {MAX_LINES} per entry")
+    elif len(draft.lines) > refs.max_lines:
+        yield Violation("lines", f"{len(draft.lines)} lines; at most {refs.max_lines} per entry")
 
 
 def check_journal(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:

@@ -86,6 +86,47 @@ class JournalEntryInput:
         )
 
 
+def _link(value: dict) -> SourceLinkInput:
+    return SourceLinkInput(
+        system=value["system"], record_type=value["recordType"],
+        record_id=value["recordId"], url=value.get("url"),
+    )
+
+
+def _journal_entry_from_input(cls, value, _context) -> JournalEntryInput:
+    """Build the input straight from graphql-core's coerced value (GraphQL names).
+
+    Strawberry's generic conversion resolves every field's type for every line; for an
+    entry of 10,000 lines that was 60% of posting it (2.6 s of 4.4). graphql-core has
+    already validated and parsed every value (Decimal, Date, enums), so only the
+    objects remain to be made. Keep in step with the input classes above.
+    """
+    lines = [
+        JournalLineInput(
+            account=line["account"],
+            debit=line.get("debit"),
+            credit=line.get("credit"),
+            quantity=line.get("quantity"),
+            memo=line.get("memo"),
+            dimensions=None if (dims := line.get("dimensions")) is None else [
+                DimensionInput(kind=d["kind"], code=d["code"]) for d in dims
+            ],
+            sources=None if (links := line.get("sources")) is None else [
+                _link(link) for link in links
+            ],
+        )
+        for line in value["lines"]
+    ]
+    source = value.get("source")
+    return cls(
+        journal=value["journal"], date=value["date"], description=value.get("description"),
+        lines=lines, source=None if source is None else _link(source),
+    )
+
+
+JournalEntryInput.__strawberry_definition__.from_input = _journal_entry_from_input
+
+
 @strawberry.federation.type(requires_scopes=POST)
 class PostJournalEntryPayload:
     entry: JournalEntry
@@ -149,6 +190,7 @@ class LedgerMutations:
                 return await posting.post_entry(
                     session, draft, idempotency_key,
                     client=_key_owner(info), before_commit=before_commit,
+                    max_lines=info.context.limits.max_entry_lines,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],

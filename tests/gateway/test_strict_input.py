@@ -121,3 +121,22 @@ async def test_reversal_keys_are_per_client_and_checked_too(gql, http, world):
     # Not the first client's reversal handed back: the entry is reversed already.
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT", again
     assert "already reversed" in again["errors"][0]["message"]
+
+
+async def test_the_line_cap_is_a_setting(world):
+    import httpx
+
+    from gateway.app import create_app
+    from tests.callers import tester_client
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(max_entry_lines=3), db=world.db)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        gql = await tester_client(http, world.db)
+        lines = [{"account": "1100", "debit": "1"}] * 3 + [{"account": "4000", "credit": "3"}]
+        error = _first_error(await gql(POST, {"input": sale(lines=lines), "key": "cap"}))
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert {"path": "lines", "message": "4 lines; at most 3 per entry"} in (
+            error["extensions"]["violations"])
+        assert await counts(world.db, world.acme) == (0, 0, 0, 0)
+        await post(gql, key="cap-ok", lines=[*lines[:2], {"account": "4000", "credit": "2"}])
