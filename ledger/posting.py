@@ -332,6 +332,7 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
 async def post_entries(
     session: AsyncSession, postings: Sequence[Posting], *,
     before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
+    found: Sequence[Sequence[Violation]] = (),
 ) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
@@ -340,7 +341,9 @@ async def post_entries(
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
     `before_commit(session, ids)` runs in the same transaction, before it commits.
-    An entry of more than `max_lines` lines is refused.
+    An entry of more than `max_lines` lines is refused. `found[i]` are violations of
+    posting i the caller found beforehand (its source links, say): reported with the
+    ledger's own, unless the posting replays a key.
     """
     entity = await lock_entity(session)
     hashes: list[str | None] = [None] * len(postings)
@@ -366,8 +369,10 @@ async def post_entries(
         violations = []
         for index, posting, ref in zip(fresh, todo, refs):
             prefix = f"entries[{index}]." if len(postings) > 1 else ""
+            known = list(found[index]) if index < len(found) else []
             violations += [
-                Violation(prefix + v.path, v.message) for v in validate_entry(posting.draft, ref)
+                Violation(prefix + v.path, v.message)
+                for v in [*validate_entry(posting.draft, ref), *known]
             ]
         if violations:
             raise InvalidEntry(violations)
@@ -385,10 +390,11 @@ async def post_entries(
 async def post_entry(
     session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
     client: str = "", before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
+    found: Sequence[Violation] = (),
 ) -> int:
     return (
         await post_entries(
             session, [Posting(draft, idempotency_key, client)],
-            before_commit=before_commit, max_lines=max_lines,
+            before_commit=before_commit, max_lines=max_lines, found=[found],
         )
     )[0]

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from .drafts import EntryDraft, LineDraft, SourceRef
 from .errors import Violation
@@ -185,8 +186,24 @@ def _check_source(path: str, ref: SourceRef) -> Iterable[Violation]:
             yield Violation(f"{path}.{name}", "must not be empty")
         elif len(value) > limit:
             yield Violation(f"{path}.{name}", f"longer than {limit} characters")
-    if ref.url is not None and len(ref.url) > MAX_URL:
-        yield Violation(f"{path}.url", f"longer than {MAX_URL} characters")
+    if ref.url is not None:
+        if len(ref.url) > MAX_URL:
+            yield Violation(f"{path}.url", f"longer than {MAX_URL} characters")
+        elif not is_web_url(ref.url):
+            # The URL is served back to people as a deep link: `javascript:` and the like
+            # would run in their browser.
+            yield Violation(f"{path}.url", "must be an absolute http or https URL")
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, of printable ASCII only (no spaces)."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_sources_and_text(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:

@@ -21,6 +21,7 @@ from ledger.errors import InvalidEntry
 
 from ..errors import INTERNAL, error_code
 from ..scopes import POST
+from ..sources.links import link_violations
 from .dataloaders import EntryByIdLoader
 from .types import DimensionKind, JournalEntry
 
@@ -186,11 +187,12 @@ class LedgerMutations:
     ) -> PostJournalEntryPayload:
         async def write(before_commit) -> int:
             draft = input.to_draft()
+            found = link_violations(info.context.sources, draft)
             async with info.context.session() as session:
                 return await posting.post_entry(
                     session, draft, idempotency_key,
                     client=_key_owner(info), before_commit=before_commit,
-                    max_lines=info.context.limits.max_entry_lines,
+                    max_lines=info.context.limits.max_entry_lines, found=found,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],

@@ -84,8 +84,9 @@ async def demo(tmp_path_factory):
             await catalog.aclose()
 
 
-def a_record(index, key) -> str:
-    return next(iter(index[key]))
+def a_record(index, key, entity: str) -> str:
+    """A record of `entity`'s own: another company's is NOT_FOUND to it, whatever the role."""
+    return next(i for i, record in index[key].items() if record.company == entity)
 
 
 def probe_query(probe: str, index) -> tuple[str, str, dict]:
@@ -95,7 +96,7 @@ def probe_query(probe: str, index) -> tuple[str, str, dict]:
     if probe == "statistics":
         return "HOTELCO", f"{{ trialBalance{YEAR[:-1]}, accountType: STATISTICAL) {{ rows {{ quantity }} }} }}", {}
     if probe == "hr-salary":
-        employee = a_record(index, ("hr", "Employee"))
+        employee = a_record(index, ("hr", "Employee"), "SOFTCO")
         return "SOFTCO", (
             f'{{ r: sourceRecord(system: "hr", recordType: "Employee", recordId: "{employee}") '
             "{ recordId ... on HrEmployee { annualSalary } } }"
@@ -105,7 +106,7 @@ def probe_query(probe: str, index) -> tuple[str, str, dict]:
     if probe == "post":
         return "SOFTCO", POST, {"key": f"roles-{next(_keys)}"}
     entity, (system, record_type) = RECORD_PROBES[probe]
-    record_id = a_record(index, (system, record_type))
+    record_id = a_record(index, (system, record_type), entity)
     return entity, (
         f'{{ r: sourceRecord(system: "{system}", recordType: "{record_type}", recordId: "{record_id}") '
         "{ recordId } }"

@@ -129,8 +129,9 @@ async def test_the_line_cap_is_a_setting(world):
     from gateway.app import create_app
     from tests.callers import tester_client
     from tests.conftest import make_settings
+    from tests.record_types import linkable_catalog
 
-    app = create_app(make_settings(max_entry_lines=3), db=world.db)
+    app = create_app(make_settings(max_entry_lines=3), db=world.db, sources=linkable_catalog())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         gql = await tester_client(http, world.db)
         lines = [{"account": "1100", "debit": "1"}] * 3 + [{"account": "4000", "credit": "3"}]
