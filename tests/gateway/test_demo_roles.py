@@ -247,3 +247,32 @@ async def test_the_compiled_path_answers_each_role_as_graphql_core_does(demo, ro
             assert fast.status_code == 200
     # Where the role may read the ledger, builders served (part of) it.
     assert (plans.served > served) == ("ledger" in EXPECTED[role])
+
+
+OTHER = {"SOFTCO": "HOTELCO", "HOTELCO": "SOFTCO"}
+
+
+@pytest.mark.parametrize("system,record_type", [
+    ("hr", "Employee"), ("pos", "Receipt"), ("ap", "Bill"), ("crm", "SalesOrder"),
+    ("usage", "UsageRecord"), ("ap", "Vendor"),
+])
+async def test_the_auditor_of_one_company_cannot_read_the_others_records(demo, system, record_type):
+    """As found from outside: a SOFTCO token read a HOTELCO employee with annualSalary, a
+    HOTELCO receipt and a HOTELCO bill. Another company's record is NOT_FOUND, word for word
+    as a record that does not exist, and no sensitive read is audited for it."""
+    db, index, _, callers = demo
+    fields = "recordId ... on HrEmployee { annualSalary }" if system == "hr" else "recordId"
+    query = ('query($id: String!) { sourceRecord(system: "%s", recordType: "%s", recordId: $id) '
+             "{ %s } }") % (system, record_type, fields)
+    for reader in ("SOFTCO", "HOTELCO"):
+        owners = {record.company for record in index[(system, record_type)].values()}
+        if OTHER[reader] not in owners:
+            continue  # this company has no such records (HOTELCO sells no subscriptions)
+        foreign = a_record(index, (system, record_type), OTHER[reader])
+        result = await callers["auditor"](query, {"id": foreign}, entity=reader)
+        assert result["data"] == {"sourceRecord": None}
+        [error] = result["errors"]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        assert error["message"] == f"{system}/{record_type}/{foreign} does not exist in {system}"
+        missing = await callers["auditor"](query, {"id": foreign + "-NONE"}, entity=reader)
+        assert missing["errors"][0]["message"] == error["message"].replace(foreign, foreign + "-NONE")
