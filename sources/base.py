@@ -98,6 +98,8 @@ class RecordType:
             remote type name); validated by the kind.
         ownership: which entity its records belong to; None (undeclared) means the
             gateway refuses to serve the type (`resolvers.sources.catalog`).
+        verify_links: a posting that links to a record of this type is refused unless
+            the record exists and belongs to the posting entity, asked at posting time.
     """
 
     system: str
@@ -108,6 +110,7 @@ class RecordType:
     url_template: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     ownership: Ownership | None = None
+    verify_links: bool = False
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:

@@ -50,8 +50,8 @@ KEY_TYPES = ("ID", "String", "Int")
 
 # Which entity records belong to: on a system (for all its types) or on one type.
 _OWNERSHIP_KEYS = ("owner", "entity", "shared")
-_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", *_OWNERSHIP_KEYS}
-_TYPE_KEYS = {"graphql_name", "key", "url", "fields", *_OWNERSHIP_KEYS}
+_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", "verify_links", *_OWNERSHIP_KEYS}
+_TYPE_KEYS = {"graphql_name", "key", "url", "fields", "verify_links", *_OWNERSHIP_KEYS}
 OWNER_TYPES = ("ID", "String")
 NO_OWNER = (
     "says no owner: set owner = \"FIELD\" (a field holding the entity code), "
@@ -75,6 +75,7 @@ class SystemConfig:
         url_templates: deep links per record type of a graphql system, for discovery.
         ownership: the system's `owner` / `entity` / `shared`, for types that say none.
         owners: a graphql system's owner field per discovered record type.
+        verify_links: the system's `verify_links`, for types that say nothing.
     """
 
     name: str
@@ -86,6 +87,7 @@ class SystemConfig:
     url_templates: Mapping[str, str] = field(default_factory=dict)
     ownership: Ownership | None = None
     owners: Mapping[str, str] = field(default_factory=dict)
+    verify_links: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,7 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
         raise fail("credentials must be the name of a secret (a string), not the secret itself")
     policy = _policy(fail, raw.get("policy", {}))
     ownership = _ownership(fail, f"[systems.{name}]", raw, None)
+    verify_links = _flag(fail, f"[systems.{name}]", raw, "verify_links", False)
     keys = set(_SYSTEM_KEYS)
     url_templates: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -199,12 +202,21 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
         if not isinstance(types, dict) or not types:
             raise fail(f"declares no record types; add [systems.{name}.types.TYPE] tables")
         record_types = tuple(
-            _record_type(fail, name, t, body, ownership) for t, body in types.items()
+            _record_type(fail, name, t, body, ownership, verify_links) for t, body in types.items()
         )
     options = {key: value for key, value in raw.items() if key not in keys}
     return SystemConfig(
-        name, kind, options, policy, credentials, record_types, url_templates, ownership, owners
+        name, kind, options, policy, credentials, record_types, url_templates, ownership, owners,
+        verify_links,
     )
+
+
+def _flag(fail: Callable[[str], SourceConfigError], where: str, raw: dict, key: str,
+          default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise fail(f"{where}: {key} must be true or false, got {value!r}")
+    return value
 
 
 def _ownership(
@@ -278,7 +290,7 @@ def _url_templates(fail: Callable[[str], SourceConfigError], raw: object) -> dic
 
 def _record_type(
     fail: Callable[[str], SourceConfigError], system: str, name: str, raw: object,
-    inherited: Ownership | None = None,
+    inherited: Ownership | None = None, verify_links: bool = False,
 ) -> RecordType:
     where = f"types.{name}"
     if not is_graphql_name(name):
@@ -304,7 +316,11 @@ def _record_type(
         raise fail(f"{where}: url must be a deep-link URL containing {{id}}, got {url!r}")
     options = {k: v for k, v in raw.items() if k not in _TYPE_KEYS}
     ownership = _ownership(fail, where, raw, inherited)
-    return confined(fail, RecordType(system, name, graphql_name, key, fields, url, options), ownership)
+    verify = _flag(fail, where, raw, "verify_links", verify_links)
+    return confined(
+        fail, RecordType(system, name, graphql_name, key, fields, url, options, verify_links=verify),
+        ownership,
+    )
 
 
 def _field(
@@ -399,8 +415,10 @@ def _own_discovered(
     if unknown := sorted(set(system.owners) - names):
         raise fail(f"owners: the subgraph serves no record type {', '.join(unknown)}")
     return tuple(
-        confined(fail, t, Ownership(field=system.owners[t.name]) if t.name in system.owners
-                 else system.ownership)
+        confined(
+            fail, dataclasses.replace(t, verify_links=system.verify_links),
+            Ownership(field=system.owners[t.name]) if t.name in system.owners else system.ownership,
+        )
         for t in found
     )
 

@@ -21,7 +21,7 @@ from ledger.errors import InvalidEntry
 
 from ..errors import INTERNAL, error_code
 from ..scopes import POST
-from ..sources.links import link_violations
+from ..sources.links import link_violations, unverified_links
 from .dataloaders import EntryByIdLoader
 from .types import DimensionKind, JournalEntry
 
@@ -187,7 +187,10 @@ class LedgerMutations:
     ) -> PostJournalEntryPayload:
         async def write(before_commit) -> int:
             draft = input.to_draft()
-            found = link_violations(info.context.sources, draft)
+            catalog = info.context.sources
+            found = link_violations(catalog, draft) or await unverified_links(
+                catalog, draft, info.context.entity.code
+            )
             async with info.context.session() as session:
                 return await posting.post_entry(
                     session, draft, idempotency_key,

@@ -276,3 +276,47 @@ async def test_the_auditor_of_one_company_cannot_read_the_others_records(demo, s
         assert error["message"] == f"{system}/{record_type}/{foreign} does not exist in {system}"
         missing = await callers["auditor"](query, {"id": foreign + "-NONE"}, entity=reader)
         assert missing["errors"][0]["message"] == error["message"].replace(foreign, foreign + "-NONE")
+
+
+LINKED_POST = """
+mutation Post($key: String!, $link: SourceLinkInput!) {
+  postJournalEntry(idempotencyKey: $key, input: {
+    journal: "GJ", date: "2026-06-30", description: "Receipt correction",
+    lines: [{ account: "6500", debit: "10.00", dimensions: [{ kind: DEPARTMENT, code: "FIN" }],
+              sources: [$link] },
+            { account: "2100", credit: "10.00" }]
+  }) { entry { number } }
+}
+"""
+
+
+async def test_a_poster_cannot_link_its_entry_to_another_companys_record(demo):
+    """As found from outside: a SOFTCO poster linked a SOFTCO entry to a HOTELCO receipt,
+    which SourceLink.record then served to SOFTCO's readers."""
+    db, index, _, callers = demo
+    receipt = a_record(index, ("pos", "Receipt"), "HOTELCO")
+    before = await entry_count(db, "SOFTCO")
+    for link, message in [
+        ({"system": "pos", "recordType": "Receipt", "recordId": receipt},
+         f"pos/Receipt/{receipt} does not exist in pos"),
+        ({"system": "pos", "recordType": "Receipt", "recordId": receipt, "url": "javascript:alert(1)"},
+         "must be an absolute http or https URL"),
+    ]:
+        result = await callers["poster"](LINKED_POST, {"key": f"link-{next(_keys)}", "link": link},
+                                         entity="SOFTCO")
+        [error] = result["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert message in error["message"]
+    assert await entry_count(db, "SOFTCO") == before
+
+
+async def entry_count(db, code: str) -> int:
+    from sqlalchemy import func, select
+
+    from ledger.model import Entity, JournalEntry
+
+    async with db.session(None) as session:
+        entity_id = await session.scalar(
+            select(Entity.id).where(Entity.code == code).execution_options(ledgergate_all_entities=True))
+    async with db.session(entity_id) as session:
+        return await session.scalar(select(func.count()).select_from(JournalEntry))

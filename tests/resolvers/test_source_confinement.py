@@ -131,3 +131,56 @@ async def test_a_sensitive_read_is_audited_only_for_the_callers_own_records(gql,
             select(AuditEvent).where(AuditEvent.event == "sensitive_read")
             .execution_options(ledgergate_all_entities=True)))
     assert [(row.entity_id, row.detail["recordIds"]) for row in rows] == [(world.acme, ["E-1"])]
+
+
+# --- verify_links: a linked record must exist, and be the posting entity's ---------------
+
+VERIFIED = RecordType(
+    system="hr", name="Employee", graphql_name="HrEmployee", key="id",
+    fields=EMPLOYEE.fields, ownership=Ownership(field="company"), verify_links=True,
+)
+
+
+@pytest.fixture
+async def verifying(world, systems):
+    catalog = SourceCatalog.of(systems, [VERIFIED, RECEIPT, PRODUCT])
+    app = create_app(make_settings(), db=world.db, sources=catalog)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield await tester_client(http, world.db, systems)
+
+
+def _linked(*record_ids):
+    return sale(source=None, lines=[
+        {"account": "1100", "debit": "5.00", "sources": [
+            {"system": "hr", "recordType": "Employee", "recordId": r} for r in record_ids]},
+        {"account": "4000", "credit": "5.00"}])
+
+
+async def test_a_link_to_a_missing_or_foreign_record_is_refused_in_one_batch(verifying, systems, world):
+    from tests.support import counts
+
+    result = await verifying(POST, {"input": _linked("E-1", "E-2", "E-9", "E-1"), "key": "v"})
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["violations"] == [
+        {"path": "lines[0].sources[1].recordId", "message": "hr/Employee/E-2 does not exist in hr"},
+        {"path": "lines[0].sources[2].recordId", "message": "hr/Employee/E-9 does not exist in hr"},
+    ]
+    assert [sorted(call.ids) for call in systems["hr"].calls] == [["E-1", "E-2", "E-9"]]
+    assert await counts(world.db, world.acme) == (0, 0, 0, 0)
+    ok = await verifying(POST, {"input": _linked("E-1"), "key": "v2"})
+    assert "errors" not in ok, ok
+
+
+async def test_an_unreachable_system_refuses_the_posting(verifying, systems, world):
+    from sources.errors import SourceUnavailable
+    from tests.support import counts
+
+    def down(_request):
+        raise SourceUnavailable("hr", "connection refused")
+
+    systems["hr"].handler = down
+    result = await verifying(POST, {"input": _linked("E-1"), "key": "v3"})
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
+    assert await counts(world.db, world.acme) == (0, 0, 0, 0)
