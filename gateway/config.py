@@ -269,6 +269,7 @@ _LIMIT_MINIMUM = {
     "max_tokens": 1,
     "max_cost": 1,
     "default_list_size": 1,
+    "max_entry_lines": 1,
 }
 
 

@@ -258,9 +258,14 @@ class IdempotencyKey(EntityScoped, Base):
     """A write's idempotency key and the fingerprint of the request it first came with."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("entity_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("entity_id", "client_id", "key", name="uq_idempotency_keys_client_key"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
+    # The integration client the key belongs to ("" for writes no client sent: the demo's
+    # loads, and keys stored before keys were per client).
+    client_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))

@@ -1,6 +1,7 @@
 """Exact amounts: integer minor units in storage, `Decimal` at the edges, never float."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 # ISO 4217 minor-unit exponents for the currencies ledgergate accepts as an entity's base
 # currency. A currency missing here is refused rather than guessed at.
@@ -27,17 +28,39 @@ def currency_scale(currency: str) -> int:
         raise AmountError(f"unknown currency {currency!r}") from None
 
 
+# The one grammar an amount or quantity may be written in: ASCII digits, an optional
+# leading minus, an optional fraction with at least one digit. Python's Decimal() also
+# takes "1_000", "+1", ".5", "1E+2", surrounding white space and non-ASCII digits; a
+# finance system must not guess what such input meant.
+DECIMAL_GRAMMAR = "-?[0-9]+(\\.[0-9]+)?"
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?", re.ASCII)
+# Far beyond MAX_MINOR_UNITS at any scale; bounds the work Decimal() is asked to do.
+MAX_DECIMAL_CHARS = 64
+
+
 def parse_decimal(text: str | int | Decimal) -> Decimal:
-    """Parse user input into a finite Decimal; floats are refused, they are not exact."""
+    """Parse user input into an exact Decimal.
+
+    Strings must match DECIMAL_GRAMMAR exactly; integers are taken as they are; floats
+    (and bools) are refused, they are not exact. A Decimal passes if it is finite.
+    """
     if isinstance(text, (bool, float)):
         raise AmountError("amounts must be strings or integers, not floating point numbers")
-    try:
-        value = Decimal(text) if not isinstance(text, Decimal) else text
-    except (InvalidOperation, ValueError, TypeError):
-        raise AmountError(f"{text!r} is not a decimal number") from None
-    if not value.is_finite():
-        raise AmountError(f"{text!r} is not a finite decimal number")
-    return value
+    if isinstance(text, int):
+        return Decimal(text)
+    if isinstance(text, Decimal):
+        if not text.is_finite():
+            raise AmountError(f"{text!r} is not a finite decimal number")
+        return text
+    if not isinstance(text, str):
+        raise AmountError(f"{text!r} is not a decimal number")
+    if len(text) > MAX_DECIMAL_CHARS or _DECIMAL.fullmatch(text) is None:
+        shown = text if len(text) <= MAX_DECIMAL_CHARS else text[:MAX_DECIMAL_CHARS] + "…"
+        raise AmountError(
+            f"{shown!r} is not a decimal number written as {DECIMAL_GRAMMAR} "
+            "(ASCII digits, an optional leading '-', a '.' with digits after it)"
+        )
+    return Decimal(text)
 
 
 def decimals_of(value: Decimal) -> int:

@@ -9,6 +9,7 @@ the second sees the first's key and replays its result.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -34,9 +35,17 @@ from .model import (
 )
 from .money import currency_scale, to_minor
 from .tenancy import ENTITY_KEY
-from .validators import PostingRefs, validate_entry
+from .validators import MAX_LINES, PostingRefs, validate_entry
 
 MAX_KEY_LENGTH = 200
+# Printable ASCII, with no space at either end: a key is an identifier clients generate (a
+# UUID, an order number), and invisible, look-alike or padded characters would let two keys
+# that read the same be different ones.
+_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,%d}[\x21-\x7e])?" % (MAX_KEY_LENGTH - 2))
+KEY_RULE = (
+    f"1 to {MAX_KEY_LENGTH} printable ASCII characters (space to ~), not beginning or "
+    "ending with a space"
+)
 
 # Called with the session and the entry ids just before a write commits, so that what it
 # writes (the audit row, `ledger.audit`) commits or rolls back with the entries.
@@ -45,10 +54,15 @@ BeforeCommit = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Posting:
-    """A draft to post, with the idempotency key it came with (None for internal loads)."""
+    """A draft to post, with the idempotency key it came with (None for internal loads).
+
+    Keys are scoped to the integration client that sent them (`client`), as payment APIs
+    scope theirs to the account: another client's identical key is a different key.
+    """
 
     draft: EntryDraft
     idempotency_key: str | None = None
+    client: str = ""
 
 
 def entry_number(seq: int) -> str:
@@ -72,10 +86,8 @@ async def lock_entity(session: AsyncSession) -> Entity:
 
 
 def check_key(key: str) -> None:
-    if not key or not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidEntry(
-            [Violation("idempotencyKey", f"must be 1 to {MAX_KEY_LENGTH} non-blank characters")]
-        )
+    if not isinstance(key, str) or _KEY.fullmatch(key) is None:
+        raise InvalidEntry([Violation("idempotencyKey", f"must be {KEY_RULE}")])
 
 
 def _chunks(items: Sequence, size: int = 5000):
@@ -85,19 +97,19 @@ def _chunks(items: Sequence, size: int = 5000):
 
 
 async def replays(
-    session: AsyncSession, keyed: Sequence[tuple[int, str, str]]
+    session: AsyncSession, keyed: Sequence[tuple[int, str, str]], client: str = ""
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """Which postings repeat a known key: (index → stored entry id, index → earlier index).
+    """Which postings repeat a key of `client`: (index → stored entry id, index → earlier index).
 
     A key used before with another request, or twice in one batch with different
-    requests, is a Conflict.
+    requests, is a Conflict. Only `client`'s own keys are looked at.
     """
     keys = sorted({key for _, key, _ in keyed})
     stored = {}
     for chunk in _chunks(keys):
         rows = await session.execute(
             select(IdempotencyKey.key, IdempotencyKey.request_hash, IdempotencyKey.entry_id).where(
-                IdempotencyKey.key.in_(chunk)
+                IdempotencyKey.client_id == client, IdempotencyKey.key.in_(chunk)
             )
         )
         stored.update({row.key: row for row in rows})
@@ -124,7 +136,8 @@ async def _by_codes(session: AsyncSession, model, column, codes: set[str]) -> li
 
 
 async def resolve_refs(
-    session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False
+    session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False,
+    max_lines: int = MAX_LINES,
 ) -> list[PostingRefs]:
     """Look up every code the drafts use: a few statements per 5,000 distinct codes."""
     account_codes = {line.account for d in drafts for line in d.lines}
@@ -153,6 +166,7 @@ async def resolve_refs(
             accounts=accounts,
             dimensions=dimensions,
             allow_inactive=allow_inactive,
+            max_lines=max_lines,
         )
         for d in drafts
     ]
@@ -288,7 +302,8 @@ async def write_postings(
     if link_rows:
         await session.execute(insert(SourceLink.__table__), link_rows)
     key_rows = [
-        {"entity_id": entity_id, "key": p.idempotency_key, "request_hash": h, "entry_id": eid}
+        {"entity_id": entity_id, "client_id": p.client, "key": p.idempotency_key,
+         "request_hash": h, "entry_id": eid}
         for p, h, eid in zip(postings, request_hashes, entry_ids)
         if p.idempotency_key is not None
     ]
@@ -315,7 +330,9 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
 
 
 async def post_entries(
-    session: AsyncSession, postings: Sequence[Posting], *, before_commit: BeforeCommit | None = None
+    session: AsyncSession, postings: Sequence[Posting], *,
+    before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
+    found: Sequence[Sequence[Violation]] = (),
 ) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
@@ -324,26 +341,38 @@ async def post_entries(
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
     `before_commit(session, ids)` runs in the same transaction, before it commits.
+    An entry of more than `max_lines` lines is refused. `found[i]` are violations of
+    posting i the caller found beforehand (its source links, say): reported with the
+    ledger's own, unless the posting replays a key.
     """
     entity = await lock_entity(session)
     hashes: list[str | None] = [None] * len(postings)
-    keyed = []
+    keyed: dict[str, list[tuple[int, str, str]]] = {}
     for index, posting in enumerate(postings):
         if posting.idempotency_key is not None:
             check_key(posting.idempotency_key)
             hashes[index] = fingerprint({"operation": "post", **request_document(posting.draft)})
-            keyed.append((index, posting.idempotency_key, hashes[index]))
-    replayed, repeats = await replays(session, keyed) if keyed else ({}, {})
+            keyed.setdefault(posting.client, []).append(
+                (index, posting.idempotency_key, hashes[index])
+            )
+    replayed: dict[int, int] = {}
+    repeats: dict[int, int] = {}
+    for client, client_keyed in keyed.items():
+        client_replayed, client_repeats = await replays(session, client_keyed, client)
+        replayed.update(client_replayed)
+        repeats.update(client_repeats)
     fresh = [i for i in range(len(postings)) if i not in replayed and i not in repeats]
     results: dict[int, int] = dict(replayed)
     if fresh:
         todo = [postings[i] for i in fresh]
-        refs = await resolve_refs(session, entity, [p.draft for p in todo])
+        refs = await resolve_refs(session, entity, [p.draft for p in todo], max_lines=max_lines)
         violations = []
         for index, posting, ref in zip(fresh, todo, refs):
             prefix = f"entries[{index}]." if len(postings) > 1 else ""
+            known = list(found[index]) if index < len(found) else []
             violations += [
-                Violation(prefix + v.path, v.message) for v in validate_entry(posting.draft, ref)
+                Violation(prefix + v.path, v.message)
+                for v in [*validate_entry(posting.draft, ref), *known]
             ]
         if violations:
             raise InvalidEntry(violations)
@@ -360,8 +389,12 @@ async def post_entries(
 
 async def post_entry(
     session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
-    before_commit: BeforeCommit | None = None,
+    client: str = "", before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
+    found: Sequence[Violation] = (),
 ) -> int:
     return (
-        await post_entries(session, [Posting(draft, idempotency_key)], before_commit=before_commit)
+        await post_entries(
+            session, [Posting(draft, idempotency_key, client)],
+            before_commit=before_commit, max_lines=max_lines, found=[found],
+        )
     )[0]

@@ -27,14 +27,14 @@ from .validators import validate_entry
 
 async def reverse_entry(
     session: AsyncSession, number: str, date: dt.date, idempotency_key: str, *,
-    before_commit: BeforeCommit | None = None,
+    client: str = "", before_commit: BeforeCommit | None = None,
 ) -> int:
     """Post the mirror image of entry `number` on `date`, linked to it both ways.
     `before_commit(session, [id])` runs in the same transaction, before it commits."""
     entity = await lock_entity(session)
     check_key(idempotency_key)
     request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
-    replayed, _ = await replays(session, [(0, idempotency_key, request_hash)])
+    replayed, _ = await replays(session, [(0, idempotency_key, request_hash)], client)
     if replayed:
         if before_commit is not None:
             await before_commit(session, [replayed[0]])
@@ -67,7 +67,7 @@ async def reverse_entry(
     violations = validate_entry(draft, refs)
     if violations:
         raise InvalidEntry(violations)
-    posting = Posting(draft, idempotency_key)
+    posting = Posting(draft, idempotency_key, client)
     [entry_id] = await write_postings(session, entity, [posting], [refs], [request_hash], {original.id: number})
     if before_commit is not None:
         await before_commit(session, [entry_id])

@@ -9,12 +9,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from .drafts import EntryDraft, LineDraft, SourceRef
 from .errors import Violation
 from .model import Account, AccountType, DimensionKind, DimensionValue, Journal, Period
 from .money import MAX_MINOR_UNITS, decimals_of
 
+# The default most lines an entry may have; a deployment sets its own (`[limits]
+# max_entry_lines`), passed in through `PostingRefs.max_lines`.
 MAX_LINES = 10_000
 MAX_TEXT = 500
 MAX_URL = 1000
@@ -32,6 +35,7 @@ class PostingRefs:
     dimensions: dict[tuple[str, str], DimensionValue] = field(default_factory=dict)
     # Reversals re-post what once was valid: inactive accounts or values do not block them.
     allow_inactive: bool = False
+    max_lines: int = MAX_LINES
 
 
 Validator = Callable[[EntryDraft, PostingRefs], Iterable[Violation]]
@@ -44,8 +48,8 @@ def _is_statistical(account: Account | None) -> bool:
 def check_lines_present(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
     if not draft.lines:
         yield Violation("lines", "an entry needs at least one line")
-    elif len(draft.lines) > MAX_LINES:
-        yield Violation("lines", f"{len(draft.lines)} lines; at most {MAX_LINES} per entry")
+    elif len(draft.lines) > refs.max_lines:
+        yield Violation("lines", f"{len(draft.lines)} lines; at most {refs.max_lines} per entry")
 
 
 def check_journal(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
@@ -182,8 +186,24 @@ def _check_source(path: str, ref: SourceRef) -> Iterable[Violation]:
             yield Violation(f"{path}.{name}", "must not be empty")
         elif len(value) > limit:
             yield Violation(f"{path}.{name}", f"longer than {limit} characters")
-    if ref.url is not None and len(ref.url) > MAX_URL:
-        yield Violation(f"{path}.url", f"longer than {MAX_URL} characters")
+    if ref.url is not None:
+        if len(ref.url) > MAX_URL:
+            yield Violation(f"{path}.url", f"longer than {MAX_URL} characters")
+        elif not is_web_url(ref.url):
+            # The URL is served back to people as a deep link: `javascript:` and the like
+            # would run in their browser.
+            yield Violation(f"{path}.url", "must be an absolute http or https URL")
+
+
+def is_web_url(url: str) -> bool:
+    """An absolute http(s) URL with a host, of printable ASCII only (no spaces)."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def check_sources_and_text(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:

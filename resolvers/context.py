@@ -61,6 +61,7 @@ class Limits:
     max_cost: int = 1_000_000  # estimated field values of the response (see resolvers.limits)
     default_list_size: int = 10  # items the cost estimate assumes for a plain list
     field_costs: tuple[tuple[str, int], ...] = field(default=DEFAULT_FIELD_COSTS)  # Type.field → weight
+    max_entry_lines: int = 10_000  # lines of one posted entry (BAD_USER_INPUT over it)
 
 
 class RequestContext:

@@ -5,7 +5,7 @@ import decimal
 
 import strawberry
 
-from ledger.money import AmountError, parse_decimal
+from ledger.money import DECIMAL_GRAMMAR, AmountError, parse_decimal
 
 from .errors import user_input_error
 
@@ -28,8 +28,10 @@ def _parse_date(value: object) -> dt.date:
 
 Decimal = strawberry.scalar(
     name="Decimal",
-    description='An exact decimal number, serialised as a string ("1234.50"); '
-    "send strings or integers, never floating point numbers.",
+    description='An exact decimal number, serialised as a string ("1234.50"). Input is a '
+    f"string matching {DECIMAL_GRAMMAR} exactly (ASCII digits, an optional leading '-', "
+    "a '.' with digits after it: no '+', exponent, separators, spaces or other digits) "
+    "or an integer; anything else, floating point numbers included, is BAD_USER_INPUT.",
     serialize=str,
     parse_value=_parse_decimal,
 )

@@ -59,6 +59,31 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class Ownership:
+    """Which entity a record type's records belong to: how the gateway confines them to the
+    caller's entity. Exactly one is set:
+
+    Attributes:
+        field: a field of the record that holds the owning entity's code (`company`).
+        entity: the code of the one entity every record belongs to (a per-entity system).
+        shared: served to every entity on purpose (a price list of the holding, say).
+    """
+
+    field: str | None = None
+    entity: str | None = None
+    shared: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.field is not None) + (self.entity is not None) + self.shared != 1:
+            raise ValueError("an ownership names exactly one of a field, an entity, or shared")
+
+    def describe(self) -> str:
+        if self.field is not None:
+            return f"owner = {self.field!r}"
+        return f"entity = {self.entity!r}" if self.entity is not None else "shared"
+
+
+@dataclass(frozen=True)
 class RecordType:
     """A kind of record one system serves (`crm` / `SalesOrder`).
 
@@ -71,6 +96,10 @@ class RecordType:
         url_template: deep link with `{id}`, e.g. `http://127.0.0.1:8101/crm/sales-orders/{id}`.
         options: what the kind needs to find the records (a REST path, a table, a
             remote type name); validated by the kind.
+        ownership: which entity its records belong to; None (undeclared) means the
+            gateway refuses to serve the type (`resolvers.sources.catalog`).
+        verify_links: a posting that links to a record of this type is refused unless
+            the record exists and belongs to the posting entity, asked at posting time.
     """
 
     system: str
@@ -80,6 +109,8 @@ class RecordType:
     fields: tuple[FieldSpec, ...]
     url_template: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    ownership: Ownership | None = None
+    verify_links: bool = False
 
     def field(self, name: str) -> FieldSpec:
         for spec in self.fields:

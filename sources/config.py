@@ -27,6 +27,7 @@ Every problem is a `SourceConfigError` naming the file, the system and what is w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .base import FIELD_TYPES, FieldSpec, RecordType, Source
+from .base import FIELD_TYPES, FieldSpec, Ownership, RecordType, Source
 from .errors import SourceConfigError, SourceError
 from .registry import REGISTRY, SourceKindError, SourceRegistry
 from .resilience import Policy, ResilientSource
@@ -47,8 +48,16 @@ NAME_RULE = "letters, digits and _, not starting with a digit or __"
 RESERVED_FIELD_NAMES = ("system", "recordType", "recordId", "url", "ledgerLines")
 KEY_TYPES = ("ID", "String", "Int")
 
-_SYSTEM_KEYS = {"kind", "credentials", "policy", "types"}
-_TYPE_KEYS = {"graphql_name", "key", "url", "fields"}
+# Which entity records belong to: on a system (for all its types) or on one type.
+_OWNERSHIP_KEYS = ("owner", "entity", "shared")
+_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", "verify_links", *_OWNERSHIP_KEYS}
+_TYPE_KEYS = {"graphql_name", "key", "url", "fields", "verify_links", *_OWNERSHIP_KEYS}
+OWNER_TYPES = ("ID", "String")
+NO_OWNER = (
+    "says no owner: set owner = \"FIELD\" (a field holding the entity code), "
+    "entity = \"CODE\" (every record is that entity's) or shared = true (served to every "
+    "entity on purpose), on the type or on its system"
+)
 _FIELD_KEYS = ("type", "source", "sensitive")
 
 Discover = Callable[..., Awaitable[Sequence[RecordType]]]
@@ -64,6 +73,9 @@ class SystemConfig:
         credentials: the name of the secret the kind is given, if any.
         record_types: as declared; empty for a graphql system until discovery.
         url_templates: deep links per record type of a graphql system, for discovery.
+        ownership: the system's `owner` / `entity` / `shared`, for types that say none.
+        owners: a graphql system's owner field per discovered record type.
+        verify_links: the system's `verify_links`, for types that say nothing.
     """
 
     name: str
@@ -73,6 +85,9 @@ class SystemConfig:
     credentials: str | None = None
     record_types: tuple[RecordType, ...] = ()
     url_templates: Mapping[str, str] = field(default_factory=dict)
+    ownership: Ownership | None = None
+    owners: Mapping[str, str] = field(default_factory=dict)
+    verify_links: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,10 +180,14 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
         # Never echo the value: someone may have pasted the secret itself.
         raise fail("credentials must be the name of a secret (a string), not the secret itself")
     policy = _policy(fail, raw.get("policy", {}))
+    ownership = _ownership(fail, f"[systems.{name}]", raw, None)
+    verify_links = _flag(fail, f"[systems.{name}]", raw, "verify_links", False)
     keys = set(_SYSTEM_KEYS)
     url_templates: dict[str, str] = {}
+    owners: dict[str, str] = {}
     if kind == "graphql":
-        keys.add("url_templates")
+        keys |= {"url_templates", "owners"}
+        owners = _owners(fail, raw.get("owners", {}))
         if "types" in raw:
             raise fail(
                 "the record types of a graphql system are read from its subgraph's SDL; "
@@ -182,9 +201,69 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
         types = raw.get("types")
         if not isinstance(types, dict) or not types:
             raise fail(f"declares no record types; add [systems.{name}.types.TYPE] tables")
-        record_types = tuple(_record_type(fail, name, t, body) for t, body in types.items())
+        record_types = tuple(
+            _record_type(fail, name, t, body, ownership, verify_links) for t, body in types.items()
+        )
     options = {key: value for key, value in raw.items() if key not in keys}
-    return SystemConfig(name, kind, options, policy, credentials, record_types, url_templates)
+    return SystemConfig(
+        name, kind, options, policy, credentials, record_types, url_templates, ownership, owners,
+        verify_links,
+    )
+
+
+def _flag(fail: Callable[[str], SourceConfigError], where: str, raw: dict, key: str,
+          default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise fail(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def _ownership(
+    fail: Callable[[str], SourceConfigError], where: str, raw: dict, inherited: Ownership | None
+) -> Ownership | None:
+    given = {key: raw[key] for key in _OWNERSHIP_KEYS if key in raw}
+    if not given:
+        return inherited
+    if len(given) > 1:
+        raise fail(f"{where}: set one of owner, entity or shared, not {', '.join(given)}")
+    [(key, value)] = given.items()
+    if key == "shared":
+        if value is not True:
+            raise fail(f"{where}: shared must be true (leave it out otherwise), got {value!r}")
+        return Ownership(shared=True)
+    if not (isinstance(value, str) and value):
+        raise fail(f"{where}: {key} must be a non-empty string, got {value!r}")
+    return Ownership(field=value) if key == "owner" else Ownership(entity=value)
+
+
+def _owners(fail: Callable[[str], SourceConfigError], raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, str) and v for v in raw.values()
+    ):
+        raise fail("owners must be a table of record type = the field holding the entity code")
+    return dict(raw)
+
+
+def confined(
+    fail: Callable[[str], SourceConfigError], record_type: RecordType, ownership: Ownership | None
+) -> RecordType:
+    """`record_type` with `ownership`, refused when there is none or its field cannot hold
+    an entity code: a type the gateway cannot confine to the caller's entity is not served."""
+    where = f"types.{record_type.name}"
+    if ownership is None:
+        raise fail(f"{where} {NO_OWNER}")
+    if ownership.field is not None:
+        names = [f.name for f in record_type.fields]
+        if ownership.field not in names:
+            raise fail(
+                f"{where}: owner field {ownership.field!r} is not among its fields "
+                f"({', '.join(names)})"
+            )
+        if (kind := record_type.field(ownership.field).type) not in OWNER_TYPES:
+            raise fail(f"{where}: owner field {ownership.field!r} must be "
+                       f"{' or '.join(OWNER_TYPES)}, not {kind}")
+    return dataclasses.replace(record_type, ownership=ownership)
 
 
 def _policy(fail: Callable[[str], SourceConfigError], raw: object) -> Policy:
@@ -210,7 +289,8 @@ def _url_templates(fail: Callable[[str], SourceConfigError], raw: object) -> dic
 
 
 def _record_type(
-    fail: Callable[[str], SourceConfigError], system: str, name: str, raw: object
+    fail: Callable[[str], SourceConfigError], system: str, name: str, raw: object,
+    inherited: Ownership | None = None, verify_links: bool = False,
 ) -> RecordType:
     where = f"types.{name}"
     if not is_graphql_name(name):
@@ -235,7 +315,12 @@ def _record_type(
     if url is not None and not (isinstance(url, str) and "{id}" in url):
         raise fail(f"{where}: url must be a deep-link URL containing {{id}}, got {url!r}")
     options = {k: v for k, v in raw.items() if k not in _TYPE_KEYS}
-    return RecordType(system, name, graphql_name, key, fields, url, options)
+    ownership = _ownership(fail, where, raw, inherited)
+    verify = _flag(fail, where, raw, "verify_links", verify_links)
+    return confined(
+        fail, RecordType(system, name, graphql_name, key, fields, url, options, verify_links=verify),
+        ownership,
+    )
 
 
 def _field(
@@ -299,7 +384,7 @@ async def build_sources(
     for system in config.systems:
         if system.kind == "graphql":
             found = await _discover(config.file, system, transports.get(system.name), discover)
-            record_types[system.name] = tuple(found)
+            record_types[system.name] = _own_discovered(config.file, system, found)
         else:
             record_types[system.name] = system.record_types
     check_unique_graphql_names(config.file, list(record_types.items()))
@@ -318,6 +403,24 @@ async def build_sources(
             await source.aclose()
         raise
     return built
+
+
+def _own_discovered(
+    file: str, system: SystemConfig, found: Sequence[RecordType]
+) -> tuple[RecordType, ...]:
+    def fail(problem: str) -> SourceConfigError:
+        return SourceConfigError(file, system.name, problem)
+
+    names = {t.name for t in found}
+    if unknown := sorted(set(system.owners) - names):
+        raise fail(f"owners: the subgraph serves no record type {', '.join(unknown)}")
+    return tuple(
+        confined(
+            fail, dataclasses.replace(t, verify_links=system.verify_links),
+            Ownership(field=system.owners[t.name]) if t.name in system.owners else system.ownership,
+        )
+        for t in found
+    )
 
 
 def _instantiate(

@@ -36,6 +36,7 @@ from ledger.reference import (
 )
 from ledger.store import LedgerDatabase, normalize_url
 from resolvers.context import Limits
+from tests.record_types import linkable_catalog
 from tests.callers import GraphQLClient, key_file_for_tests, pin_actor_cache, tester_client
 
 PG_URL = os.environ.get("LEDGERGATE_TEST_DATABASE_URL")
@@ -157,7 +158,7 @@ def make_settings(**overrides) -> Settings:
 
 @pytest.fixture
 async def http(world) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(make_settings(), db=world.db)
+    app = create_app(make_settings(), db=world.db, sources=linkable_catalog())
     pin_actor_cache(app)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test") as client:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sources.base import FieldSpec, RecordType
+from sources.base import FieldSpec, Ownership, RecordType
+
+# The tests' systems serve one test company's records unless a test says otherwise.
+SHARED = Ownership(shared=True)
 
 ORDERED_ON = FieldSpec("orderedOn", "Date", source_name="ordered_on")
 
@@ -26,6 +29,7 @@ def sales_order(*extra: FieldSpec, url_template: str | None = None, **options: A
         ),
         url_template=url_template,
         options=options,
+        ownership=SHARED,
     )
 
 
@@ -41,4 +45,23 @@ HR_EMPLOYEE = RecordType(
         FieldSpec("name", "String"),
         FieldSpec("annualSalary", "Decimal", nullable=False, sensitive=True),
     ),
+    ownership=SHARED,
 )
+
+
+def linkable_catalog():
+    """The systems the tests' default app knows, so that entries may link to crm sales
+    orders and hr employees (links must name a configured system and record type); they
+    hold no records: tests that read records build their own."""
+    from resolvers.sources.catalog import SourceCatalog
+    from sources.mock import MockSource
+
+    bill = RecordType(
+        system="ap", name="Bill", graphql_name="ApBill", key="id",
+        fields=(FieldSpec("id", "ID", nullable=False), FieldSpec("total", "Decimal")),
+        ownership=SHARED,
+    )
+    return SourceCatalog.of(
+        {"crm": MockSource("crm"), "hr": MockSource("hr"), "ap": MockSource("ap")},
+        [sales_order(), HR_EMPLOYEE, bill],
+    )

@@ -21,6 +21,7 @@ from ledger.errors import InvalidEntry
 
 from ..errors import INTERNAL, error_code
 from ..scopes import POST
+from ..sources.links import link_violations, unverified_links
 from .dataloaders import EntryByIdLoader
 from .types import DimensionKind, JournalEntry
 
@@ -86,6 +87,47 @@ class JournalEntryInput:
         )
 
 
+def _link(value: dict) -> SourceLinkInput:
+    return SourceLinkInput(
+        system=value["system"], record_type=value["recordType"],
+        record_id=value["recordId"], url=value.get("url"),
+    )
+
+
+def _journal_entry_from_input(cls, value, _context) -> JournalEntryInput:
+    """Build the input straight from graphql-core's coerced value (GraphQL names).
+
+    Strawberry's generic conversion resolves every field's type for every line; for an
+    entry of 10,000 lines that was 60% of posting it (2.6 s of 4.4). graphql-core has
+    already validated and parsed every value (Decimal, Date, enums), so only the
+    objects remain to be made. Keep in step with the input classes above.
+    """
+    lines = [
+        JournalLineInput(
+            account=line["account"],
+            debit=line.get("debit"),
+            credit=line.get("credit"),
+            quantity=line.get("quantity"),
+            memo=line.get("memo"),
+            dimensions=None if (dims := line.get("dimensions")) is None else [
+                DimensionInput(kind=d["kind"], code=d["code"]) for d in dims
+            ],
+            sources=None if (links := line.get("sources")) is None else [
+                _link(link) for link in links
+            ],
+        )
+        for line in value["lines"]
+    ]
+    source = value.get("source")
+    return cls(
+        journal=value["journal"], date=value["date"], description=value.get("description"),
+        lines=lines, source=None if source is None else _link(source),
+    )
+
+
+JournalEntryInput.__strawberry_definition__.from_input = _journal_entry_from_input
+
+
 @strawberry.federation.type(requires_scopes=POST)
 class PostJournalEntryPayload:
     entry: JournalEntry
@@ -126,21 +168,34 @@ async def _audited(info: Info, operation: str, detail: dict, write) -> int:
         raise
 
 
+def _key_owner(info: Info) -> str:
+    """Whose key space an idempotency key lives in: the integration client's."""
+    return info.context.principal.client_id or ""
+
+
 @strawberry.type
 class LedgerMutations:
     @strawberry.federation.field(
         requires_scopes=POST,
-        description="Validate and post an entry. Repeating a key with the same input returns "
-        "the original entry; with a different input it fails with CONFLICT."
+        description="Validate and post an entry. The idempotency key is "
+        f"{posting.KEY_RULE}, and belongs to the calling integration client: the same "
+        "client repeating a key with the same input gets the original entry; with a "
+        "different input, CONFLICT. Another client's equal key is another key."
     )
     async def post_journal_entry(
         self, info: Info, input: JournalEntryInput, idempotency_key: str
     ) -> PostJournalEntryPayload:
         async def write(before_commit) -> int:
             draft = input.to_draft()
+            catalog = info.context.sources
+            found = link_violations(catalog, draft) or await unverified_links(
+                catalog, draft, info.context.entity.code
+            )
             async with info.context.session() as session:
                 return await posting.post_entry(
-                    session, draft, idempotency_key, before_commit=before_commit
+                    session, draft, idempotency_key,
+                    client=_key_owner(info), before_commit=before_commit,
+                    max_lines=info.context.limits.max_entry_lines, found=found,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],
@@ -150,7 +205,8 @@ class LedgerMutations:
 
     @strawberry.federation.field(
         requires_scopes=POST,
-        description="Post the mirror image of an entry on the given date, linked both ways."
+        description="Post the mirror image of an entry on the given date, linked both ways. "
+        "The idempotency key follows postJournalEntry's rules."
     )
     async def reverse_journal_entry(
         self, info: Info, number: str, date: dt.date, idempotency_key: str
@@ -158,7 +214,8 @@ class LedgerMutations:
         async def write(before_commit) -> int:
             async with info.context.session() as session:
                 return await reversal.reverse_entry(
-                    session, number, date, idempotency_key, before_commit=before_commit
+                    session, number, date, idempotency_key,
+                    client=_key_owner(info), before_commit=before_commit,
                 )
 
         detail = {"idempotencyKey": idempotency_key[:200], "number": number[:200], "date": date.isoformat()}

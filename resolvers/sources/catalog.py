@@ -23,6 +23,15 @@ class SourceCatalog:
 
     @classmethod
     def of(cls, sources: Mapping[str, Source], record_types: Sequence[RecordType]) -> SourceCatalog:
+        """Refuses a record type that does not say which entity its records belong to: it
+        could not be confined to the caller's entity (`sources.base.Ownership`)."""
+        for t in record_types:
+            if t.ownership is None:
+                raise ValueError(
+                    f"record type {t.system}/{t.name} declares no ownership, so its records "
+                    "cannot be confined to the caller's entity; give it an Ownership "
+                    "(shared=True only if every entity may read every record)"
+                )
         return cls(sources, {(t.system, t.name): t for t in record_types})
 
     async def aclose(self) -> None:

@@ -35,27 +35,54 @@ def source_error(error: SourceError, path_hint: str) -> CodedError:
 
 
 class SourceRecordLoader(DataLoader):
-    """Records of one (system, record type) with one set of fields, by id.
+    """Records of one (system, record type) with one set of fields, by id, for one entity.
 
     The request's loaders are keyed by (system, record type, fields), so each batch is one
     `fetch` (chunked by the source's policy) however many links point at that type.
     Each key resolves to the record, or to the error that explains its absence.
+
+    This is where source records are confined to the caller's entity, for every path that
+    reaches them (`sourceRecord`, `SourceLink.record`, and whatever comes later): a record
+    whose owner (`RecordType.ownership`) is not `entity_code` is answered exactly as a
+    record the system does not have, and a per-entity system of another entity is not
+    even asked. The owner field is fetched whether or not the query selected it.
     """
 
-    def __init__(self, source: Source, record_type: RecordType, fields: tuple[str, ...]):
+    def __init__(
+        self, source: Source, record_type: RecordType, fields: tuple[str, ...], entity_code: str
+    ):
         super().__init__()
         self.source = source
         self.record_type = record_type
         self.fields = fields
+        self.entity_code = entity_code
+        ownership = record_type.ownership
+        if ownership is None:  # SourceCatalog.of refuses these; never serve one regardless
+            raise ValueError(f"{record_type.system}/{record_type.name} has no ownership")
+        self.owner_field = ownership.field
+        self.visible = ownership.shared or ownership.entity in (None, entity_code)
+        self.fetched = fields if ownership.field in (None, *fields) else (*fields, ownership.field)
         # Worked out once per request and field set, not per record: the audit log's
         # `sensitive_read` names them (`resolvers.sources.records`).
         self.sensitive_fields = tuple(
             f.name for f in record_type.fields if f.sensitive and f.name in fields
         )
 
+    def _missing(self, name: str, record_id: str) -> CodedError:
+        return CodedError(
+            f"{name}/{record_id} does not exist in {self.record_type.system}",
+            NOT_FOUND,
+            system=self.record_type.system,
+        )
+
+    def _owned(self, record: dict) -> bool:
+        return self.owner_field is None or record.get(self.owner_field) == self.entity_code
+
     async def batch_load_fn(self, ids: Sequence[str]) -> list:
         name = f"{self.record_type.system}/{self.record_type.name}"
-        request = FetchRequest(self.record_type, tuple(ids), self.fields)
+        if not self.visible:
+            return [self._missing(name, i) for i in ids]
+        request = FetchRequest(self.record_type, tuple(ids), self.fetched)
         try:
             result = await self.source.fetch(request)
         except SourceError as error:
@@ -63,7 +90,8 @@ class SourceRecordLoader(DataLoader):
         answers: list = []
         for record_id in ids:
             if record_id in result.records:
-                answers.append(result.records[record_id])
+                record = result.records[record_id]
+                answers.append(record if self._owned(record) else self._missing(name, record_id))
             elif isinstance(failed := result.failed.get(record_id), SourceError):
                 answers.append(source_error(failed, f"{name}/{record_id}"))
             elif record_id in result.invalid:
@@ -76,11 +104,5 @@ class SourceRecordLoader(DataLoader):
                     )
                 )
             else:
-                answers.append(
-                    CodedError(
-                        f"{name}/{record_id} does not exist in {self.record_type.system}",
-                        NOT_FOUND,
-                        system=self.record_type.system,
-                    )
-                )
+                answers.append(self._missing(name, record_id))
         return answers

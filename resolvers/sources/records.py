@@ -26,7 +26,7 @@ async def resolve_source_record(info: Info, system: str, record_type: str, recor
     fields = tuple(sorted({spec.key} | (selected_record_fields(info, spec.graphql_name) & declared)))
     loader = info.context.keyed_loader(
         ("source-record", system, record_type, fields),
-        lambda: SourceRecordLoader(catalog.sources[system], spec, fields),
+        lambda: SourceRecordLoader(catalog.sources[system], spec, fields, info.context.entity.code),
     )
     record = await loader.load(record_id)
     if loader.sensitive_fields and source_sensitive_scope(system) in info.context.principal.scopes:

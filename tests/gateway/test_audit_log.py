@@ -29,7 +29,8 @@ from resolvers.sources.catalog import SourceCatalog
 from sources.base import FetchRequest, FetchResult, Source, collect
 from tests.conftest import StatementCounter
 from tests.gateway.oauth_support import Party, add_party, oauth_settings, request_token
-from tests.record_types import HR_EMPLOYEE
+from sources.mock import MockSource
+from tests.record_types import HR_EMPLOYEE, sales_order
 from tests.support import POST, counts, sale
 
 EVERYTHING = "ledger:read ledger:post statistical:read audit:read source:hr:read source:hr:sensitive"
@@ -96,7 +97,8 @@ async def audited(world, monkeypatch) -> AsyncIterator[Audited]:
     acme = await add_party(db, "Acme books", EVERYTHING, "ACME", "bot")
     reader = await add_party(db, "Acme reader", READER, "ACME", "reader-bot")
     beta = await add_party(db, "Beta books", EVERYTHING, "BETA", "beta-bot")
-    catalog = SourceCatalog.of({"hr": People()}, [EMPLOYEE])
+    # crm too: the entries posted here link to crm sales orders.
+    catalog = SourceCatalog.of({"hr": People(), "crm": MockSource("crm")}, [EMPLOYEE, sales_order()])
     app = create_app(oauth_settings(), db=db, sources=catalog)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ledgergate.test") as http:

@@ -84,8 +84,9 @@ async def demo(tmp_path_factory):
             await catalog.aclose()
 
 
-def a_record(index, key) -> str:
-    return next(iter(index[key]))
+def a_record(index, key, entity: str) -> str:
+    """A record of `entity`'s own: another company's is NOT_FOUND to it, whatever the role."""
+    return next(i for i, record in index[key].items() if record.company == entity)
 
 
 def probe_query(probe: str, index) -> tuple[str, str, dict]:
@@ -95,7 +96,7 @@ def probe_query(probe: str, index) -> tuple[str, str, dict]:
     if probe == "statistics":
         return "HOTELCO", f"{{ trialBalance{YEAR[:-1]}, accountType: STATISTICAL) {{ rows {{ quantity }} }} }}", {}
     if probe == "hr-salary":
-        employee = a_record(index, ("hr", "Employee"))
+        employee = a_record(index, ("hr", "Employee"), "SOFTCO")
         return "SOFTCO", (
             f'{{ r: sourceRecord(system: "hr", recordType: "Employee", recordId: "{employee}") '
             "{ recordId ... on HrEmployee { annualSalary } } }"
@@ -105,7 +106,7 @@ def probe_query(probe: str, index) -> tuple[str, str, dict]:
     if probe == "post":
         return "SOFTCO", POST, {"key": f"roles-{next(_keys)}"}
     entity, (system, record_type) = RECORD_PROBES[probe]
-    record_id = a_record(index, (system, record_type))
+    record_id = a_record(index, (system, record_type), entity)
     return entity, (
         f'{{ r: sourceRecord(system: "{system}", recordType: "{record_type}", recordId: "{record_id}") '
         "{ recordId } }"
@@ -246,3 +247,76 @@ async def test_the_compiled_path_answers_each_role_as_graphql_core_does(demo, ro
             assert fast.status_code == 200
     # Where the role may read the ledger, builders served (part of) it.
     assert (plans.served > served) == ("ledger" in EXPECTED[role])
+
+
+OTHER = {"SOFTCO": "HOTELCO", "HOTELCO": "SOFTCO"}
+
+
+@pytest.mark.parametrize("system,record_type", [
+    ("hr", "Employee"), ("pos", "Receipt"), ("ap", "Bill"), ("crm", "SalesOrder"),
+    ("usage", "UsageRecord"), ("ap", "Vendor"),
+])
+async def test_the_auditor_of_one_company_cannot_read_the_others_records(demo, system, record_type):
+    """As found from outside: a SOFTCO token read a HOTELCO employee with annualSalary, a
+    HOTELCO receipt and a HOTELCO bill. Another company's record is NOT_FOUND, word for word
+    as a record that does not exist, and no sensitive read is audited for it."""
+    db, index, _, callers = demo
+    fields = "recordId ... on HrEmployee { annualSalary }" if system == "hr" else "recordId"
+    query = ('query($id: String!) { sourceRecord(system: "%s", recordType: "%s", recordId: $id) '
+             "{ %s } }") % (system, record_type, fields)
+    for reader in ("SOFTCO", "HOTELCO"):
+        owners = {record.company for record in index[(system, record_type)].values()}
+        if OTHER[reader] not in owners:
+            continue  # this company has no such records (HOTELCO sells no subscriptions)
+        foreign = a_record(index, (system, record_type), OTHER[reader])
+        result = await callers["auditor"](query, {"id": foreign}, entity=reader)
+        assert result["data"] == {"sourceRecord": None}
+        [error] = result["errors"]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        assert error["message"] == f"{system}/{record_type}/{foreign} does not exist in {system}"
+        missing = await callers["auditor"](query, {"id": foreign + "-NONE"}, entity=reader)
+        assert missing["errors"][0]["message"] == error["message"].replace(foreign, foreign + "-NONE")
+
+
+LINKED_POST = """
+mutation Post($key: String!, $link: SourceLinkInput!) {
+  postJournalEntry(idempotencyKey: $key, input: {
+    journal: "GJ", date: "2026-06-30", description: "Receipt correction",
+    lines: [{ account: "6500", debit: "10.00", dimensions: [{ kind: DEPARTMENT, code: "FIN" }],
+              sources: [$link] },
+            { account: "2100", credit: "10.00" }]
+  }) { entry { number } }
+}
+"""
+
+
+async def test_a_poster_cannot_link_its_entry_to_another_companys_record(demo):
+    """As found from outside: a SOFTCO poster linked a SOFTCO entry to a HOTELCO receipt,
+    which SourceLink.record then served to SOFTCO's readers."""
+    db, index, _, callers = demo
+    receipt = a_record(index, ("pos", "Receipt"), "HOTELCO")
+    before = await entry_count(db, "SOFTCO")
+    for link, message in [
+        ({"system": "pos", "recordType": "Receipt", "recordId": receipt},
+         f"pos/Receipt/{receipt} does not exist in pos"),
+        ({"system": "pos", "recordType": "Receipt", "recordId": receipt, "url": "javascript:alert(1)"},
+         "must be an absolute http or https URL"),
+    ]:
+        result = await callers["poster"](LINKED_POST, {"key": f"link-{next(_keys)}", "link": link},
+                                         entity="SOFTCO")
+        [error] = result["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+        assert message in error["message"]
+    assert await entry_count(db, "SOFTCO") == before
+
+
+async def entry_count(db, code: str) -> int:
+    from sqlalchemy import func, select
+
+    from ledger.model import Entity, JournalEntry
+
+    async with db.session(None) as session:
+        entity_id = await session.scalar(
+            select(Entity.id).where(Entity.code == code).execution_options(ledgergate_all_entities=True))
+    async with db.session(entity_id) as session:
+        return await session.scalar(select(func.count()).select_from(JournalEntry))

@@ -35,7 +35,9 @@ from sources.demo.generate import generate_world
 from sources.demo.records import record_url
 from sources.demo.services import SERVICES
 from tests.callers import GraphQLClient, pin_actor_cache, provision_tester
-from tests.conftest import PG_URL, StatementCounter, fresh_database, make_settings
+from tests.conftest import (
+    ACME_ACCOUNTS, PG_URL, StatementCounter, _entity, fresh_database, make_settings,
+)
 from tests.support import POST, sale
 
 SEED, SCALE = 7, 0.05
@@ -505,7 +507,8 @@ async def test_the_hr_subgraph_is_asked_for_the_selected_fields_only(gql, index,
     assert [link["record"] for link in links] == [{"name": employees[link["recordId"]].name} for link in links]
 
     [body] = hr_posts
-    assert entity_selections(body["query"]) == {"Employee": ["id", "name"]}
+    # `company` too, unselected: it says whose record it is (the caller's entity only).
+    assert entity_selections(body["query"]) == {"Employee": ["id", "name", "company"]}
     assert sorted(r["id"] for r in body["variables"]["representations"]) == sorted(
         {link["recordId"] for link in links}
     )
@@ -521,7 +524,7 @@ async def test_the_hr_subgraph_is_asked_for_the_selected_fields_only(gql, index,
     assert "errors" not in result, result["errors"][:3]
     [body] = hr_posts
     fields = entity_selections(body["query"])["Employee"]
-    assert fields[0] == "id" and sorted(fields) == ["annualSalary", "id", "name", "title"]
+    assert fields[0] == "id" and sorted(fields) == ["annualSalary", "company", "id", "name", "title"]
     record = result["data"]["account"]["lines"]["edges"][0]["node"]["sources"][0]["record"]
     employee = employees[record["recordId"]]
     assert (record["name"], record["title"], record["annualSalary"]) == (
@@ -544,9 +547,11 @@ async def test_a_link_to_a_record_that_does_not_exist_is_null_with_not_found(
     """A ledger of its own (the conftest world), posted through the API, so the demo ledger
     is left as built; the records come from the running demo systems."""
     _, catalog = systems
-    order = records.sales_orders[0]
-    employee = records.employees[0]
-    usage = records.usage_records[0]
+    # Records are served to their own company only: this ledger gets a SOFTCO of its own.
+    await _entity(world.db, "SOFTCO", "Software Co.", "USD", ACME_ACCOUNTS)
+    order = next(o for o in records.sales_orders if o.company == "SOFTCO")
+    employee = next(e for e in records.employees if e.company == "SOFTCO")
+    usage = next(u for u in records.usage_records if u.company == "SOFTCO")
     lines = [
         {"account": "1100", "debit": "10.00", "sources": [
             {"system": "crm", "recordType": "SalesOrder", "recordId": order.id},
@@ -560,11 +565,12 @@ async def test_a_link_to_a_record_that_does_not_exist_is_null_with_not_found(
     party = await provision_tester(world.db, catalog.sources)
     async with await _client(world.db, catalog) as http:
         gql = GraphQLClient(http, party)
-        posted = await gql(POST, {"input": sale(lines=lines, source=None), "key": "gone"})
+        posted = await gql(POST, {"input": sale(lines=lines, source=None), "key": "gone"},
+                           entity="SOFTCO")
         assert "errors" not in posted, posted
         number = posted["data"]["postJournalEntry"]["entry"]["number"]
 
-        result = await gql(ENTRY_RECORDS, {"number": number})
+        result = await gql(ENTRY_RECORDS, {"number": number}, entity="SOFTCO")
         entry = result["data"]["journalEntry"]
         assert [(l["account"]["code"], l["debit"], l["credit"]) for l in entry["lines"]] == [
             ("1100", "10.00", "0.00"), ("4000", "0.00", "10.00"),

@@ -23,7 +23,7 @@ from gateway.auth import identities
 from gateway.config import ConfigError, RateLimitSettings, load_settings
 from gateway.rate_limit import Limiter, Rate, RateLimits, address_key
 from gateway.secrets import KEY_ENV, new_key_text
-from resolvers.sources.catalog import SourceCatalog
+from tests.record_types import linkable_catalog
 from tests.conftest import StatementCounter
 from tests.gateway.oauth_support import Party, add_party, asgi_client, oauth_settings, request_token
 from tests.support import counts, sale
@@ -90,7 +90,7 @@ async def limited(world, monkeypatch) -> AsyncIterator[Limited]:
     beta = await add_party(db, "Beta reader", "ledger:read", "BETA", "beta-bot")
     poster = await add_party(db, "Acme poster", "ledger:read ledger:post", "ACME", "clerk")
     app = create_app(replace(oauth_settings(), rate_limit=RATES), db=db,
-                     sources=SourceCatalog())
+                     sources=linkable_catalog())
     clock = Clock()
     app.state.rate_limits.clock = clock
     yield Limited(app, db, clock, acme, beta, poster, StatementCounter(db))
@@ -378,7 +378,7 @@ async def test_off_limits_nothing(world, monkeypatch):
     await identities.add_user(world.db, "ACME", "bot", "reader")
     acme = await add_party(world.db, "Acme reader", "ledger:read", "ACME", "bot")
     settings = replace(oauth_settings(), rate_limit=replace(RATES, enabled=False))
-    app = create_app(settings, db=world.db, sources=SourceCatalog())
+    app = create_app(settings, db=world.db, sources=linkable_catalog())
     assert app.state.rate_limits is None
     async with asgi_client(app) as http:
         for _ in range(8):

@@ -378,7 +378,7 @@ async def test_secrets_are_the_gateways_not_an_entitys(store, cli):
 
 def rest_sources(base_url: str) -> str:
     return (
-        f'[systems.crm]\nkind = "rest"\nbase_url = "{base_url}"\nauth = "api_key"\n'
+        f'[systems.crm]\nshared = true\nkind = "rest"\nbase_url = "{base_url}"\nauth = "api_key"\n'
         'api_key_header = "X-API-Key"\ncredentials = "crm"\n'
         '[systems.crm.types.SalesOrder]\nurl = "http://crm.test/sales-orders/{id}"\n'
         f'batch_path = "{BATCH_PATH}"\n'

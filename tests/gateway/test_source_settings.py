@@ -111,12 +111,12 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("sources,secrets,problem", [
     (
-        '[systems.crm]\nkind = "soap"\n',
+        '[systems.crm]\nshared = true\nkind = "soap"\n',
         None,
         "source 'crm': unknown kind 'soap'; known kinds: graphql, mock, rest, sql",
     ),
     (
-        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
         'credentials = "crm"\n[systems.crm.types.SalesOrder]\nbatch_path = "/so"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
         {("usage", "client_secret"): "s"},
@@ -124,7 +124,7 @@ def closed_port() -> int:
         "(KEY: e.g. api_key)",
     ),
     (
-        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\nauth = "api_key"\n'
         'credentials = "sk live 8f7e6d"\n[systems.crm.types.SalesOrder]\nbatch_path = "/so"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
         {},
@@ -132,14 +132,14 @@ def closed_port() -> int:
         "'_', '.' or '-'), not the secret itself",
     ),
     (
-        '[systems.crm]\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\nbase_url = "http://127.0.0.1:1"\n'
         '[systems.crm.types.SalesOrder]\nkey = "number"\nbatch_path = "/so"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"\n',
         None,
         "source 'crm': types.SalesOrder: key field 'number' is not among its fields (id)",
     ),
     (
-        '[systems.crm]\nkind = "mock"\n[systems.crm.types.Line]\ngraphql_name = "JournalLine"\n'
+        '[systems.crm]\nshared = true\nkind = "mock"\n[systems.crm.types.Line]\ngraphql_name = "JournalLine"\n'
         '[systems.crm.types.Line.fields]\nid = "ID!"\n',
         None,
         "source 'crm': types.Line: GraphQL type name 'JournalLine' is taken by ledgergate's own "
@@ -158,7 +158,7 @@ def test_serve_stops_on_a_bad_sources_config_naming_file_system_and_problem(
 def test_serve_stops_when_a_subgraphs_sdl_cannot_be_read(tmp_path, migrated, capsys):
     port = closed_port()
     config = serve_config(
-        tmp_path, migrated, f'[systems.hr]\nkind = "graphql"\nurl = "http://127.0.0.1:{port}/graphql"\n'
+        tmp_path, migrated, f'[systems.hr]\nshared = true\nkind = "graphql"\nurl = "http://127.0.0.1:{port}/graphql"\n'
     )
     capsys.readouterr()
     assert main(["serve", "--config", str(config)]) == 2

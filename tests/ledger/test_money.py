@@ -23,3 +23,16 @@ def test_more_decimals_than_the_scale_is_refused_not_rounded():
 def test_parse_decimal_refuses_inexact_or_non_numbers(bad):
     with pytest.raises(AmountError):
         parse_decimal(bad)
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "12", "-12.5", "0.001", "100000000000.99"])
+def test_parse_decimal_takes_the_grammar_exactly(text):
+    assert parse_decimal(text) == Decimal(text)
+
+
+@pytest.mark.parametrize(
+    "bad", ["1_000", "+1", ".5", "5.", "1E+2", " 1", "1 ", "1\n", "١", "１", "-", "--1", "1" * 65]
+)
+def test_parse_decimal_refuses_what_python_would_read(bad):
+    with pytest.raises(AmountError, match=r"-\?\[0-9\]"):
+        parse_decimal(bad)

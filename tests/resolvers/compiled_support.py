@@ -12,6 +12,7 @@ from gateway.app import create_app
 from resolvers.context import RequestContext
 from tests.callers import fetch_token, pin_actor_cache, provision_tester
 from tests.conftest import make_settings
+from tests.record_types import linkable_catalog
 from tests.support import POST, post_random_entries, sale
 
 READ, STAT, POST_SCOPE = "ledger:read", "statistical:read", "ledger:post"
@@ -76,7 +77,8 @@ class Both:
 
 @pytest.fixture
 async def both(world):
-    apps = [create_app(dataclasses.replace(make_settings(), compiled=flag), db=world.db) for flag in (True, False)]
+    apps = [create_app(dataclasses.replace(make_settings(), compiled=flag), db=world.db,
+                       sources=linkable_catalog()) for flag in (True, False)]
     assert plans_of(apps[0]) is not None and not hasattr(apps[1].state.schema.execution_context_class, "plans")
     party = await provision_tester(world.db)
     clients = []

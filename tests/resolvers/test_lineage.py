@@ -12,7 +12,7 @@ from sources.errors import SourceUnavailable
 from tests.callers import tester_client
 from tests.conftest import make_settings
 from tests.record_types import ORDERED_ON, sales_order
-from tests.support import POST, sale
+from tests.support import POST, counts, sale
 
 SALES_ORDER = sales_order(ORDERED_ON, url_template="http://127.0.0.1:8101/crm/sales-orders/{id}")
 
@@ -110,11 +110,24 @@ async def test_a_failing_source_nulls_only_its_own_fields(lineage, crm):
     assert error["message"] == "crm/SalesOrder/SO-1: crm: connection refused"
 
 
+async def test_a_link_to_an_unconfigured_system_or_type_is_refused(lineage, world):
+    lines = [{"account": "1100", "debit": "1", "sources": [
+                {"system": "erp", "recordType": "Thing", "recordId": "T1"},
+                {"system": "crm", "recordType": "Invoice", "recordId": "I1"}]},
+             {"account": "4000", "credit": "2"}]
+    result = await lineage(POST, {"input": sale(lines=lines), "key": "e"})
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert {(v["path"], v["message"]) for v in error["extensions"]["violations"]} == {
+        ("lines[0].sources[0].system", "no source system 'erp' is configured"),
+        ("lines[0].sources[1].recordType", "source system 'crm' has no record type 'Invoice'"),
+        ("lines", "debits and credits differ by -1 USD; an entry must balance"),
+    }
+    assert await counts(world.db, world.acme) == (0, 0, 0, 0)
+
+
 async def test_an_unconfigured_system_is_not_found(lineage):
-    lines = [{"account": "1100", "debit": "1", "sources": [{"system": "erp", "recordType": "Thing", "recordId": "T1"}]},
-             {"account": "4000", "credit": "1"}]
-    assert "errors" not in await lineage(POST, {"input": sale(lines=lines), "key": "e"})
-    result = await lineage("{ journalEntries { edges { node { lines { sources { record { recordId } } } } } } }")
+    result = await lineage('{ sourceRecord(system: "erp", recordType: "Thing", recordId: "T1") { recordId } }')
     assert result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert "no source system 'erp'" in result["errors"][0]["message"]
 

@@ -25,7 +25,7 @@ from sources.resilience import CircuitState, Policy, ResilientSource
 from sources.rest import RestSource
 from tests.callers import GraphQLClient, tester_client
 from tests.conftest import make_settings
-from tests.record_types import ORDERED_ON, sales_order
+from tests.record_types import ORDERED_ON, SHARED, sales_order
 from tests.sources.apps.loopback import closed_port, serving
 from tests.support import POST, sale
 
@@ -38,6 +38,7 @@ BILL = RecordType(
     graphql_name="ApBill",
     key="id",
     fields=(FieldSpec("id", "ID", nullable=False), FieldSpec("total", "Decimal")),
+    ownership=SHARED,
 )
 
 

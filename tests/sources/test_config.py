@@ -2,6 +2,7 @@
 sources built from it."""
 
 import asyncio
+import dataclasses
 import sys
 import types
 from decimal import Decimal
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sources.base import FetchRequest, FetchResult, FieldSpec, RecordType, Source
+from sources.base import FetchRequest, FetchResult, FieldSpec, Ownership, RecordType, Source
 from sources.config import build_sources, load_sources_config, parse_sources_config
 from sources.errors import SourceConfigError, SourceUnavailable
 from sources.registry import BUILTIN_KINDS, SourceRegistry
@@ -53,6 +54,8 @@ EMPLOYEE = RecordType(
     fields=(FieldSpec("id", "ID", nullable=False), FieldSpec("salary", "Decimal", sensitive=True)),
     url_template="http://127.0.0.1:8103/employees/{id}",
 )
+# As the gateway serves it after discovery: with its system's `shared = true`.
+SHARED_EMPLOYEE = dataclasses.replace(EMPLOYEE, ownership=Ownership(shared=True))
 
 
 def discovering(*record_types, seen=None):
@@ -89,6 +92,7 @@ def test_the_example_config_declares_systems_policies_and_typed_record_types():
         ),
         url_template="http://127.0.0.1:8101/crm/sales-orders/{id}",
         options={"batch_path": "/crm/sales-orders"},
+        ownership=Ownership(shared=True),
     )
     assert (customer.graphql_name, customer.key, customer.options) == ("CrmCustomer", "id", {})
     assert (hr.name, hr.kind, hr.credentials, hr.record_types) == ("hr", "graphql", None, ())
@@ -103,6 +107,7 @@ def test_the_default_graphql_name_joins_the_system_and_the_type_in_pascal_case()
     config = parse_sources_config(
         """
         [systems.bill_pay]
+        shared = true
         kind = "rest"
         [systems.bill_pay.types.Bill.fields]
         id = "ID!"
@@ -119,6 +124,7 @@ KNOWN_TYPES = "ID, String, Int, Boolean, Decimal, Date, DateTime"
 NAME_RULE = "letters, digits and _, not starting with a digit or __"
 ORDER = """
 [systems.crm]
+shared = true
 kind = "rest"
 [systems.crm.types.SalesOrder.fields]
 id = "ID!"
@@ -126,7 +132,7 @@ id = "ID!"
 
 CONFIG_ERRORS = {
     "unknown kind": (
-        '[systems.crm]\nkind = "soap"',
+        '[systems.crm]\nshared = true\nkind = "soap"',
         "source 'crm': unknown kind 'soap'; known kinds: graphql, mock, rest, sql",
     ),
     "kind missing": (
@@ -138,11 +144,11 @@ CONFIG_ERRORS = {
         "source 'crm': types.Customer: key field 'number' is not among its fields (id, name)",
     ),
     "default key missing": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types.SalesOrder.fields]\nnumber = "ID!"',
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types.SalesOrder.fields]\nnumber = "ID!"',
         "source 'crm': types.SalesOrder: key field 'id' is not among its fields (number)",
     ),
     "key of a non-key type": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types.SalesOrder]\nkey = "amount"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types.SalesOrder]\nkey = "amount"\n'
         '[systems.crm.types.SalesOrder.fields]\namount = "Decimal!"',
         "source 'crm': types.SalesOrder: key field 'amount' must be ID, String, Int, not Decimal",
     ),
@@ -169,7 +175,7 @@ CONFIG_ERRORS = {
         "source 'crm': types.SalesOrder.fields.salary: sensitive must be true or false, got 'yes'",
     ),
     "duplicate GraphQL type name across systems": (
-        ORDER + '[systems.shop]\nkind = "rest"\n[systems.shop.types.Order]\ngraphql_name = "CrmSalesOrder"\n'
+        ORDER + '[systems.shop]\nshared = true\nkind = "rest"\n[systems.shop.types.Order]\ngraphql_name = "CrmSalesOrder"\n'
         '[systems.shop.types.Order.fields]\nid = "ID!"',
         "source 'shop': duplicate GraphQL type name 'CrmSalesOrder': types.Order here "
         "and types.SalesOrder of source 'crm'",
@@ -179,11 +185,11 @@ CONFIG_ERRORS = {
         f"source 'my-crm': system name 'my-crm' is not a GraphQL name ({NAME_RULE})",
     ),
     "system name reserved by GraphQL": (
-        '[systems.__crm]\nkind = "rest"',
+        '[systems.__crm]\nshared = true\nkind = "rest"',
         f"source '__crm': system name '__crm' is not a GraphQL name ({NAME_RULE})",
     ),
     "invalid type name": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types."Sales Order".fields]\nid = "ID!"',
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types."Sales Order".fields]\nid = "ID!"',
         f"source 'crm': types.Sales Order: 'Sales Order' is not a GraphQL name ({NAME_RULE})",
     ),
     "invalid field name": (
@@ -196,12 +202,12 @@ CONFIG_ERRORS = {
         "(system, recordType, recordId, url, ledgerLines); map it under another name with source = 'url'",
     ),
     "invalid graphql_name": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types.SalesOrder]\ngraphql_name = "Crm.SalesOrder"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types.SalesOrder]\ngraphql_name = "Crm.SalesOrder"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"',
         f"source 'crm': types.SalesOrder: graphql_name 'Crm.SalesOrder' is not a GraphQL name ({NAME_RULE})",
     ),
     "deep link without {id}": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types.SalesOrder]\nurl = "http://crm/orders"\n'
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types.SalesOrder]\nurl = "http://crm/orders"\n'
         '[systems.crm.types.SalesOrder.fields]\nid = "ID!"',
         "source 'crm': types.SalesOrder: url must be a deep-link URL containing {id}, got 'http://crm/orders'",
     ),
@@ -220,28 +226,28 @@ CONFIG_ERRORS = {
         "retries, timeout",
     ),
     "a secret instead of a secret's name": (
-        '[systems.crm]\nkind = "rest"\ncredentials = { api_key = "s3cr3t" }',
+        '[systems.crm]\nshared = true\nkind = "rest"\ncredentials = { api_key = "s3cr3t" }',
         "source 'crm': credentials must be the name of a secret (a string), not the secret itself",
     ),
     "no record types": (
-        '[systems.crm]\nkind = "rest"',
+        '[systems.crm]\nshared = true\nkind = "rest"',
         "source 'crm': declares no record types; add [systems.crm.types.TYPE] tables",
     ),
     "no fields": (
-        '[systems.crm]\nkind = "rest"\n[systems.crm.types.SalesOrder]\nkey = "id"',
+        '[systems.crm]\nshared = true\nkind = "rest"\n[systems.crm.types.SalesOrder]\nkey = "id"',
         "source 'crm': types.SalesOrder declares no fields; add [systems.crm.types.SalesOrder.fields]",
     ),
     "record types declared for a graphql system": (
-        '[systems.hr]\nkind = "graphql"\nurl = "http://hr/graphql"\n[systems.hr.types.Employee.fields]\nid = "ID!"',
+        '[systems.hr]\nshared = true\nkind = "graphql"\nurl = "http://hr/graphql"\n[systems.hr.types.Employee.fields]\nid = "ID!"',
         "source 'hr': the record types of a graphql system are read from its subgraph's SDL; "
         "remove [systems.hr.types] (deep links go in url_templates)",
     ),
     "graphql system without url": (
-        '[systems.hr]\nkind = "graphql"',
+        '[systems.hr]\nshared = true\nkind = "graphql"',
         "source 'hr': url is missing: the subgraph's GraphQL endpoint",
     ),
     "url template without {id}": (
-        '[systems.hr]\nkind = "graphql"\nurl = "http://hr/graphql"\nurl_templates = { Employee = "http://hr/e" }',
+        '[systems.hr]\nshared = true\nkind = "graphql"\nurl = "http://hr/graphql"\nurl_templates = { Employee = "http://hr/e" }',
         "source 'hr': url_templates.Employee must be a URL containing {id}, got 'http://hr/e'",
     ),
     "unknown top-level key": (
@@ -270,7 +276,7 @@ def test_a_kind_from_a_plug_in_is_accepted_and_named_among_the_known_kinds():
 
     config = parse_sources_config(ORDER.replace('"rest"', '"ticketing"'), registry=kinds)
     with pytest.raises(SourceConfigError, match="known kinds: graphql, mock, rest, sql, ticketing$"):
-        parse_sources_config('[systems.crm]\nkind = "soap"', registry=kinds)
+        parse_sources_config('[systems.crm]\nshared = true\nkind = "soap"', registry=kinds)
     assert config.systems[0].kind == "ticketing"
 
 
@@ -280,7 +286,7 @@ def test_a_toml_syntax_error_names_the_file_and_the_place():
     with pytest.raises(SourceConfigError) as caught:
         load_sources_config(path)
 
-    assert str(caught.value) == f"{path}: not valid TOML: Illegal character '\\n' (at line 2, column 13)"
+    assert str(caught.value) == f"{path}: not valid TOML: Illegal character '\\n' (at line 3, column 13)"
     assert (caught.value.file, caught.value.system) == (str(path), None)
 
 
@@ -339,8 +345,8 @@ async def test_build_sources_gives_each_kind_its_options_secrets_and_transport(f
     )
     assert crm.record_types == config.system("crm").record_types
     assert (hr.options, dict(hr.secrets), hr.transport) == ({"url": "http://127.0.0.1:8103/graphql"}, {}, None)
-    assert hr.record_types == (EMPLOYEE,)
-    assert sources["hr"].record_types == (EMPLOYEE,)
+    assert hr.record_types == (SHARED_EMPLOYEE,)
+    assert sources["hr"].record_types == (SHARED_EMPLOYEE,)
     assert seen == [(
         "hr", "http://127.0.0.1:8103/graphql", None,
         {"Employee": "http://127.0.0.1:8103/employees/{id}"},
@@ -356,11 +362,11 @@ async def test_discovery_uses_sources_graphql_when_no_discover_is_given(fake_kin
 
     sources = await build_sources(config, secrets={"crm": {}}, registry=fake_kinds)
 
-    assert sources["hr"].record_types == (EMPLOYEE,)
+    assert sources["hr"].record_types == (SHARED_EMPLOYEE,)
     assert [system for system, *_ in seen] == ["hr"]
 
 
-HR = '[systems.hr]\nkind = "graphql"\nurl = "http://127.0.0.1:8103/graphql"\n'
+HR = '[systems.hr]\nshared = true\nkind = "graphql"\nurl = "http://127.0.0.1:8103/graphql"\n'
 
 
 async def test_an_unreadable_subgraph_sdl_stops_the_start(fake_kinds):
@@ -426,7 +432,7 @@ async def test_credentials_missing_from_the_secrets_are_a_config_error(fake_kind
 
 async def test_a_kind_rejecting_its_options_fails_the_start_and_closes_what_was_built(fake_kinds):
     config = parse_sources_config(
-        ORDER + '[systems.shop]\nkind = "rest"\nfail = "no base_url"\n[systems.shop.types.Order.fields]\nid = "ID!"',
+        ORDER + '[systems.shop]\nshared = true\nkind = "rest"\nfail = "no base_url"\n[systems.shop.types.Order.fields]\nid = "ID!"',
         "sources.toml",
         registry=fake_kinds,
     )
@@ -463,3 +469,79 @@ async def test_an_unloadable_kind_fails_the_start():
         "sources.toml: source 'crm': kind 'rest' cannot be loaded from "
         "sources.no_rest_here:RestSource: No module named 'sources.no_rest_here'"
     )
+
+
+# --- which entity records belong to -----------------------------------------------------
+
+OWNED = """
+[systems.crm]
+kind = "rest"
+%s
+[systems.crm.types.SalesOrder]
+%s
+[systems.crm.types.SalesOrder.fields]
+id = "ID!"
+company = "String!"
+seats = "Int"
+"""
+
+
+@pytest.mark.parametrize("system,record_type,expected", [
+    ('owner = "company"', "", Ownership(field="company")),
+    ("", 'owner = "company"', Ownership(field="company")),
+    ('entity = "HOTELCO"', "", Ownership(entity="HOTELCO")),
+    ("shared = true", "", Ownership(shared=True)),
+    ('owner = "company"', "shared = true", Ownership(shared=True)),  # the type's own wins
+])
+def test_a_record_type_says_which_entity_its_records_belong_to(system, record_type, expected):
+    config = parse_sources_config(OWNED % (system, record_type), registry=KINDS)
+    assert config.record_types[0].ownership == expected
+
+
+@pytest.mark.parametrize("system,record_type,problem", [
+    ("", "", "types.SalesOrder says no owner: set owner = \"FIELD\""),
+    ('owner = "tenant"', "", "owner field 'tenant' is not among its fields (id, company, seats)"),
+    ('owner = "seats"', "", "owner field 'seats' must be ID or String, not Int"),
+    ("shared = false", "", "shared must be true (leave it out otherwise), got False"),
+    ('owner = ""', "", "owner must be a non-empty string"),
+    ('owner = "company"\nshared = true', "", "set one of owner, entity or shared, not owner, shared"),
+    ("", 'entity = 7', "entity must be a non-empty string, got 7"),
+])
+def test_a_record_type_that_cannot_be_confined_is_refused(system, record_type, problem):
+    with pytest.raises(SourceConfigError) as caught:
+        parse_sources_config(OWNED % (system, record_type), registry=KINDS)
+    assert problem in str(caught.value)
+    assert caught.value.system == "crm"
+
+
+HR_OWNED = """
+[systems.hr]
+kind = "graphql"
+url = "http://127.0.0.1:8103/graphql"
+%s
+"""
+COMPANY_EMPLOYEE = dataclasses.replace(
+    EMPLOYEE, fields=(*EMPLOYEE.fields, FieldSpec("company", "String", nullable=False))
+)
+
+
+@pytest.mark.parametrize("lines,expected", [
+    ('owner = "company"', Ownership(field="company")),
+    ('owners = { Employee = "company" }', Ownership(field="company")),
+    ("shared = true", Ownership(shared=True)),
+])
+async def test_discovered_record_types_take_their_owner_from_the_config(fake_kinds, lines, expected):
+    config = parse_sources_config(HR_OWNED % lines, registry=fake_kinds)
+    sources = await build_sources(config, discover=discovering(COMPANY_EMPLOYEE), registry=fake_kinds)
+    assert sources["hr"].record_types[0].ownership == expected
+
+
+@pytest.mark.parametrize("lines,problem", [
+    ("", "types.Employee says no owner"),
+    ('owner = "tenant"', "owner field 'tenant' is not among its fields"),
+    ('owners = { Employe = "company" }', "owners: the subgraph serves no record type Employe"),
+])
+async def test_a_discovered_record_type_that_cannot_be_confined_stops_the_start(fake_kinds, lines, problem):
+    config = parse_sources_config(HR_OWNED % lines, registry=fake_kinds)
+    with pytest.raises(SourceConfigError, match=problem):
+        await build_sources(config, discover=discovering(COMPANY_EMPLOYEE), registry=fake_kinds)

@@ -1,0 +1,72 @@
+"""Which source links an entry may carry: links name a configured system and record type.
+
+Checked before the posting's transaction opens (it must not wait on anything while it holds
+the entity's write lock); the violations join the ledger's own in one BAD_USER_INPUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+from ledger.drafts import EntryDraft, SourceRef
+from ledger.errors import Violation
+
+from ..errors import NOT_FOUND, CodedError
+from .catalog import SourceCatalog
+from .dataloaders import SourceRecordLoader
+
+
+def draft_links(draft: EntryDraft) -> Iterator[tuple[str, SourceRef]]:
+    """Every link of an entry with its path in the input: the entry's, then each line's."""
+    if draft.source is not None:
+        yield "source", draft.source
+    for i, line in enumerate(draft.lines):
+        for j, ref in enumerate(line.sources):
+            yield f"lines[{i}].sources[{j}]", ref
+
+
+def link_violations(catalog: SourceCatalog, draft: EntryDraft) -> list[Violation]:
+    violations = []
+    for path, ref in draft_links(draft):
+        if ref.system not in catalog.sources:
+            violations.append(Violation(f"{path}.system", f"no source system {ref.system!r} is configured"))
+        elif (ref.system, ref.record_type) not in catalog.record_types:
+            violations.append(Violation(
+                f"{path}.recordType",
+                f"source system {ref.system!r} has no record type {ref.record_type!r}",
+            ))
+    return violations
+
+
+async def unverified_links(
+    catalog: SourceCatalog, draft: EntryDraft, entity_code: str
+) -> list[Violation]:
+    """Links to record types with `verify_links` whose record is not there for
+    `entity_code`: missing, or another entity's (the same words for both, as everywhere).
+
+    One fetch per record type, whatever the number of links: the request's loader batches
+    them. A system that cannot answer raises its coded error (SOURCE_UNAVAILABLE,
+    SOURCE_TIMEOUT): nothing is posted on a guess.
+    """
+    wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for path, ref in draft_links(draft):
+        spec = catalog.record_types.get((ref.system, ref.record_type))
+        if spec is not None and spec.verify_links:
+            wanted.setdefault((ref.system, ref.record_type), []).append((path, ref.record_id))
+    violations = []
+    for (system, record_type), links in wanted.items():
+        spec = catalog.record_types[(system, record_type)]
+        loader = SourceRecordLoader(catalog.sources[system], spec, (spec.key,), entity_code)
+        ids = sorted({record_id for _, record_id in links})
+        answers = await asyncio.gather(*(loader.load(i) for i in ids), return_exceptions=True)
+        found = dict(zip(ids, answers))
+        for path, record_id in links:
+            answer = found[record_id]
+            if isinstance(answer, CodedError) and answer.extensions["code"] == NOT_FOUND:
+                violations.append(Violation(
+                    f"{path}.recordId", f"{system}/{record_type}/{record_id} does not exist in {system}"
+                ))
+            elif isinstance(answer, Exception):
+                raise answer
+    return violations
