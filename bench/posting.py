@@ -118,6 +118,9 @@ async def run(url: str, lines: int, rounds: int) -> dict[str, list[float]]:
     from gateway.secrets import key_file_beside
     from ledger.posting import Posting, post_entries
     from resolvers.context import Limits
+    from resolvers.sources.catalog import SourceCatalog
+    from sources.base import FieldSpec, Ownership, RecordType
+    from sources.mock import MockSource
 
     database, entity_id, client = await _ledger(url)
     key_dir = ROOT / "var"
@@ -129,7 +132,12 @@ async def run(url: str, lines: int, rounds: int) -> dict[str, list[float]]:
                                      token_requests_per_minute=MAX_RATE,
                                      token_requests_per_minute_per_address=MAX_RATE),
     )
-    app = create_app(settings, db=database)
+    # Links must name a configured system: a point of sale whose receipts the entry cites
+    # (not verified against it, so the system itself is never called).
+    receipt = RecordType("pos", "Receipt", "PosReceipt", "id", (FieldSpec("id", "ID", nullable=False),),
+                         ownership=Ownership(shared=True))
+    catalog = SourceCatalog.of({"pos": MockSource("pos")}, [receipt])
+    app = create_app(settings, db=database, sources=catalog)
     times: dict[str, list[float]] = {"mutation": [], "ledger": [], "baseline": []}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as http:
