@@ -2,6 +2,9 @@
 another entity's record is answered exactly as a missing one, and nothing of it is audited
 or fetched needlessly."""
 
+import contextlib
+import dataclasses
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -47,12 +50,18 @@ def systems():
     }
 
 
-@pytest.fixture
-async def gql(world, systems):
-    catalog = SourceCatalog.of(systems, [EMPLOYEE, RECEIPT, PRODUCT])
+@contextlib.asynccontextmanager
+async def gateway(world, systems, employee: RecordType):
+    catalog = SourceCatalog.of(systems, [employee, RECEIPT, PRODUCT])
     app = create_app(make_settings(), db=world.db, sources=catalog)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield await tester_client(http, world.db, systems)
+
+
+@pytest.fixture
+async def gql(world, systems):
+    async with gateway(world, systems, EMPLOYEE) as client:
+        yield client
 
 
 RECORD = """query($s: String!, $t: String!, $id: String!) {
@@ -135,18 +144,13 @@ async def test_a_sensitive_read_is_audited_only_for_the_callers_own_records(gql,
 
 # --- verify_links: a linked record must exist, and be the posting entity's ---------------
 
-VERIFIED = RecordType(
-    system="hr", name="Employee", graphql_name="HrEmployee", key="id",
-    fields=EMPLOYEE.fields, ownership=Ownership(field="company"), verify_links=True,
-)
+VERIFIED = dataclasses.replace(EMPLOYEE, verify_links=True)
 
 
 @pytest.fixture
 async def verifying(world, systems):
-    catalog = SourceCatalog.of(systems, [VERIFIED, RECEIPT, PRODUCT])
-    app = create_app(make_settings(), db=world.db, sources=catalog)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield await tester_client(http, world.db, systems)
+    async with gateway(world, systems, VERIFIED) as client:
+        yield client
 
 
 def _linked(*record_ids):
