@@ -15,7 +15,7 @@ from .ledger.types import Account, JournalEntry, JournalLine
 from .limits import QueryGuard
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
-from .scopes import LEDGER_READ, ScopeGuard, ScopeMiddleware, ScopePolicy
+from .scopes import LEDGER_READ, UNNAMED, ScopeGuard, ScopeMiddleware, ScopePolicy, all_scopes
 from .sources.catalog import SourceCatalog
 from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
@@ -101,6 +101,9 @@ def build_schema(
     # Federation's entry point resolves ledger objects only (Account, JournalEntry,
     # JournalLine); it is guarded like `node` (its SDL is Federation's, not ours).
     schema.scope_policy.table[("Query", "_entities")] = frozenset({LEDGER_READ})
+    # `_service` is the whole SDL: for composition tooling only (`resolvers.scopes.UNNAMED`).
+    schema.scope_policy.table.update(UNNAMED)
+    schema.scope_policy.every_scope = all_scopes(schema.scope_policy.table)
     if executor is not None:
         check_schema(schema._schema)
         # Each plan records the scopes of the fields it reads, from the same table the
