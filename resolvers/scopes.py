@@ -393,9 +393,8 @@ class ScopeGuard(SchemaExtension):
         self.middleware: ScopeMiddleware | None = None
 
     def on_validate(self):
-        # After the (cached, caller-independent) validation: what this caller may not see
-        # is refused as graphql-core refuses a field that does not exist.
-        yield
+        # After QueryGuard's (cached, caller-independent) validation, which runs first:
+        # what this caller may not see is refused as graphql-core refuses a missing field.
         context = self.execution_context
         policy = getattr(context.schema, "scope_policy", None)
         if policy is not None and context.graphql_document is not None and not context.pre_execution_errors:
@@ -404,6 +403,7 @@ class ScopeGuard(SchemaExtension):
             unknown = policy.unknown_to(context.query, context.graphql_document, scopes)
             if unknown:
                 context.pre_execution_errors = unknown
+        yield
 
     def on_execute(self):
         context = self.execution_context
