@@ -46,7 +46,7 @@ TYPOS = {
     "type in a fragment": "{ entity { code } } fragment f on AuditEvnt { event }",
     "argument": "{ journalEntries(firts: 1) { edges { cursor } } }",
     "enum value": "{ accounts(type: REVENU) { edges { cursor } } }",
-    "input field": "query($f: AuditEventFilter) { entity { code } }",
+    "input field": "{ auditEvents(filter: {evnt: null}) { edges { cursor } } }",
     "mutation": "mutation { postJournalEntr(idempotencyKey: \"k\") { entry { number } } }",
 }
 
