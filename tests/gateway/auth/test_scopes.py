@@ -190,7 +190,7 @@ def test_check_known_shape_names_every_unknown_scope_sorted():
     with pytest.raises(ValueError) as caught:
         check_known_shape(["ledger:read", "zeta", "source:hr:write"])
     assert str(caught.value) == (
-        "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are audit:read, "
+        "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are audit:read, federation:compose, "
         "ledger:post, ledger:read, statistical:read, source:<system>:read and "
         "source:<system>:sensitive)"
     )
