@@ -11,6 +11,11 @@ refused for missing scopes (`access_denied`, read off the FORBIDDEN errors, one 
 mutation that failed (`mutation`; a successful one wrote its row in its own transaction)
 and sensitive source fields returned (`sensitive_read`). A plain query records nothing
 and runs no statement for it.
+
+The response's media type and status follow GraphQL over HTTP (`gateway.graphql_media`):
+`application/graphql-response+json` with 4xx for a request that did not execute when the
+client asks for it, `application/json` (200) by default. No error message carries a "Did
+you mean …?" suggestion (`resolvers.suggestions`): they would name hidden fields.
 """
 
 from __future__ import annotations
@@ -40,20 +45,21 @@ from resolvers.errors import (
     format_error,
     limit_exceeded,
 )
+from resolvers.suggestions import without_suggestions
+
+from .graphql_media import JSON, response_media_type, result_status
 
 from .rate_limit import RateLimited, RateLimits
 from .request_id import HEADER, request_id
 
 log = logging.getLogger("ledgergate.http")
 
-JSON = "application/json"
-
-
 def error_response(
-    status: int, message: str, code: str, headers: dict | None = None, extensions: dict | None = None
+    status: int, message: str, code: str, headers: dict | None = None, extensions: dict | None = None,
+    media_type: str = JSON,
 ) -> Response:
     body = {"errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]}
-    return Response(orjson.dumps(body), status_code=status, media_type=JSON, headers=headers)
+    return Response(orjson.dumps(body), status_code=status, media_type=media_type, headers=headers)
 
 
 class RequestRejected(Exception):
@@ -102,6 +108,7 @@ class GraphQLEndpoint:
         return response
 
     async def _handle(self, request: Request, rid: str) -> Response:
+        media_type = response_media_type(request.headers.get("accept"))
         try:
             if request.method == "GET":
                 if self.graphiql and "query" not in request.query_params and "text/html" in request.headers.get("accept", ""):
@@ -132,10 +139,13 @@ class GraphQLEndpoint:
                     self.rate_limits.graphql_request(principal.client_id)
                 except RateLimited as limited:
                     raise self._rate_limited(limited) from None
-            return await self._execute(query, variables, operation_name, principal, allowed, rid)
+            return await self._execute(
+                query, variables, operation_name, principal, allowed, rid, media_type
+            )
         except RequestRejected as rejected:
             return error_response(
-                rejected.status, str(rejected), rejected.code, rejected.headers, rejected.extensions
+                rejected.status, str(rejected), rejected.code, rejected.headers, rejected.extensions,
+                media_type,
             )
 
     def _get_params(self, request: Request) -> dict:
@@ -144,6 +154,7 @@ class GraphQLEndpoint:
             "query": q.get("query"),
             "variables": _json_param(q.get("variables"), "variables"),
             "operationName": q.get("operationName"),
+            "extensions": _json_param(q.get("extensions"), "extensions"),
         }
 
     async def _post_params(self, request: Request) -> dict:
@@ -178,6 +189,9 @@ class GraphQLEndpoint:
             raise RequestRejected(400, "variables must be a JSON object")
         if name is not None and not isinstance(name, str):
             raise RequestRejected(400, "operationName must be a string")
+        extensions = params.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise RequestRejected(400, "extensions must be a JSON object")
         return query, variables, name
 
     def _admit_refusal(self, request: Request) -> None:
@@ -283,7 +297,7 @@ class GraphQLEndpoint:
             return True
         return await self._record(trail.request_id, trail.pending())
 
-    async def _execute(self, query, variables, operation_name, principal, allowed, rid) -> Response:
+    async def _execute(self, query, variables, operation_name, principal, allowed, rid, media_type) -> Response:
         context = RequestContext(
             self.db, principal, self.limits, self.sources, request_id=rid,
             connections=self.connections_per_request, connection_timeout=self.connection_timeout,
@@ -296,7 +310,13 @@ class GraphQLEndpoint:
                 operation_name=operation_name,
                 allowed_operation_types=allowed,
             )
-        except InvalidOperationTypeError:
+        except InvalidOperationTypeError as error:
+            if error.operation_type == OperationType.SUBSCRIPTION:
+                # Not a method question: no HTTP method carries a subscription's stream.
+                raise RequestRejected(
+                    400, "Subscriptions need a WebSocket, not an HTTP request; ledgergate "
+                    "serves queries and mutations only",
+                ) from None
             raise RequestRejected(
                 405, "Only queries may be sent with GET; send mutations with POST",
                 headers={"Allow": "POST"},
@@ -308,7 +328,7 @@ class GraphQLEndpoint:
             )
             raise RequestRejected(400, message) from None
         body: dict[str, Any] = {}
-        errors = [format_error(e) for e in result.errors] if result.errors else None
+        errors = [_unsuggested(format_error(e)) for e in result.errors] if result.errors else None
         if errors and result.data is None and not any(e.path for e in result.errors):
             self._mutation_refused_early(context, query, operation_name, errors)
         if not await self._audit(context, query, operation_name, errors) and context.audit.has_sensitive_reads:
@@ -317,7 +337,7 @@ class GraphQLEndpoint:
             # disclosed nothing, and a successful mutation wrote its row with its entries.
             return error_response(
                 503, "The audit log cannot be written; the response holds sensitive fields "
-                "and is withheld", INTERNAL, headers={"Retry-After": "30"},
+                "and is withheld", INTERNAL, headers={"Retry-After": "30"}, media_type=media_type,
             )
         if errors:
             body["errors"] = errors
@@ -326,10 +346,17 @@ class GraphQLEndpoint:
         ):
             # Nothing could be answered because the database was busy: a retryable 503.
             body["data"] = result.data
-            return Response(orjson.dumps(body), status_code=503, media_type=JSON,
+            return Response(orjson.dumps(body), status_code=503, media_type=media_type,
                             headers={"Retry-After": str(RETRY_AFTER)})
         # Errors raised before execution (syntax, validation, variables) have no path and
         # no data entry; once execution started, `data` is present even if null.
         if result.data is not None or not result.errors or any(e.path for e in result.errors):
             body["data"] = result.data
-        return Response(orjson.dumps(body), media_type=JSON)
+        internal = any(e.get("extensions", {}).get("code") == INTERNAL for e in errors or ())
+        status = result_status(media_type, body, internal)
+        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+
+
+def _unsuggested(error: dict) -> dict:
+    error["message"] = without_suggestions(error["message"])
+    return error

@@ -4,18 +4,21 @@ import functools
 
 import strawberry
 from strawberry.federation import Schema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.info import Info
 
 from .audit.queries import AuditQueries
 from .compiled import check_schema, compiled_executor
+from .errors import user_input_error
 from .ledger.mutations import LedgerMutations
 from .ledger.queries import LedgerQueries
 from .ledger.types import Account, JournalEntry, JournalLine
 from .limits import QueryGuard
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
-from .scopes import LEDGER_READ, ScopeGuard, ScopeMiddleware, ScopePolicy
+from .scopes import LEDGER_READ, UNNAMED, ScopeGuard, ScopeMiddleware, ScopePolicy, all_scopes
 from .sources.catalog import SourceCatalog
 from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
@@ -42,10 +45,41 @@ class LedgerSchema(Schema):
                 extension.middleware = middleware
         return middleware
 
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        # Strawberry's resolver takes each representation on trust: an unknown or non-entity
+        # `__typename`, a missing or non-string `id` end in a KeyError or TypeError
+        # (INTERNAL). Each is the caller's mistake, refused here with BAD_USER_INPUT.
+        entities = sorted(t.name for t in self._schema.type_map["_Entity"].types)
+        results: list = [None] * len(representations)
+        valid, where = [], []
+        for index, representation in enumerate(representations):
+            problem = _representation_problem(representation, entities)
+            if problem is None:
+                valid.append(representation)
+                where.append(index)
+            else:
+                results[index] = user_input_error(
+                    f"representations[{index}]: {problem}", path=["representations", index]
+                )
+        for index, result in zip(where, super().entities_resolver(info, valid) if valid else (), strict=True):
+            results[index] = result
+        return results
+
     def process_errors(self, errors, execution_context=None) -> None:
         # Errors are logged where they are formatted (`errors.format_error`): only the
         # unexpected ones, not every refused posting.
         return None
+
+
+def _representation_problem(representation, entities: list[str]) -> str | None:
+    if not isinstance(representation, dict):
+        return "a representation is an object with __typename and id"
+    type_name = representation.get("__typename")
+    if type_name not in entities:
+        return f"__typename must name one of ledgergate's entities ({', '.join(entities)})"
+    if not isinstance(representation.get("id"), str):
+        return f"a {type_name} representation needs its id, a string (the global ID)"
+    return None
 
 
 @functools.cache
@@ -101,6 +135,9 @@ def build_schema(
     # Federation's entry point resolves ledger objects only (Account, JournalEntry,
     # JournalLine); it is guarded like `node` (its SDL is Federation's, not ours).
     schema.scope_policy.table[("Query", "_entities")] = frozenset({LEDGER_READ})
+    # `_service` is the whole SDL: for composition tooling only (`resolvers.scopes.UNNAMED`).
+    schema.scope_policy.table.update(UNNAMED)
+    schema.scope_policy.every_scope = all_scopes(schema.scope_policy.table)
     if executor is not None:
         check_schema(schema._schema)
         # Each plan records the scopes of the fields it reads, from the same table the

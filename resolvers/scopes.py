@@ -15,7 +15,11 @@ Every field of the schema declares the scopes it needs, printed in the SDL as
 - a source record type of system S: `source:S:read`; its fields marked sensitive
   (`FieldSpec.sensitive`: personal or compensation data) `source:S:sensitive` in addition;
 - `Query.sourceRecord` and `SourceLink.record`: `source:S:read` for the record's system,
-  checked where they resolve (the system is an argument or data).
+  checked where they resolve (the system is an argument or data);
+- Federation's `_service { sdl }` (the whole SDL, every hidden field in it):
+  `federation:compose`, a scope for supergraph composition tooling only. To a caller
+  without it `_service` does not exist: absent from introspection, and a document selecting
+  it is refused before execution as graphql-core refuses an unknown field (`UNNAMED`).
 
 Connection plumbing (`edges`, `node`, `cursor`, `pageInfo`) and the `SourceRecord`
 interface carry no directive: they are only reachable through guarded fields, and
@@ -42,6 +46,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     FieldNode,
+    GraphQLError,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -65,7 +70,12 @@ LEDGER_READ = "ledger:read"
 LEDGER_POST = "ledger:post"
 STATISTICAL_READ = "statistical:read"
 AUDIT_READ = "audit:read"
-BASE_SCOPES = frozenset({LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ})
+FEDERATION_COMPOSE = "federation:compose"
+BASE_SCOPES = frozenset({LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ, FEDERATION_COMPOSE})
+
+# Fields that, to a caller short of their scopes, do not exist: refused as unknown fields
+# (the message graphql-core gives one) rather than FORBIDDEN, which would confirm them.
+UNNAMED = {("Query", "_service"): frozenset({FEDERATION_COMPOSE})}
 
 def _system(system: str) -> str:
     if not is_graphql_name(system):
@@ -159,6 +169,7 @@ class _Collect(Visitor):
         super().__init__()
         self.schema, self.type_info, self.table, self.found = schema, type_info, table, found
         self.introspects = False
+        self.unnamed: list[tuple[str, FieldNode]] = []
 
     def enter_field(self, node: FieldNode, *_args):
         parent = self.type_info.get_parent_type()
@@ -175,15 +186,30 @@ class _Collect(Visitor):
             types = self.schema.get_possible_types(parent)
         for possible in types:
             self.found.update(self.table.get((possible.name, name), ()))
+            if (possible.name, name) in UNNAMED:
+                self.unnamed.append((possible.name, node))
 
 
-def document_scopes(schema: GraphQLSchema, table, document: DocumentNode) -> tuple[frozenset[str], bool]:
-    """Every scope a field of `document` may need, and whether it introspects."""
+class DocumentScopes(tuple):
+    """(scopes, introspects, unnamed): every scope a field of a document may need, whether
+    it introspects, and the (type name, node) of each `UNNAMED` field it selects."""
+
+    __slots__ = ()
+
+
+def document_scopes(schema: GraphQLSchema, table, document: DocumentNode) -> DocumentScopes:
+    """Every scope a field of `document` may need, whether it introspects, and the
+    `UNNAMED` fields it selects."""
     found: set[str] = set()
     type_info = TypeInfo(schema)
     collector = _Collect(schema, type_info, table, found)
     visit(document, TypeInfoVisitor(type_info, collector))
-    return frozenset(found), collector.introspects
+    return DocumentScopes((frozenset(found), collector.introspects, tuple(collector.unnamed)))
+
+
+def unknown_field(type_name: str, node: FieldNode) -> GraphQLError:
+    """graphql-core's own refusal of a field a type does not have (no suggestion)."""
+    return GraphQLError(f"Cannot query field '{node.name.value}' on type '{type_name}'.", node)
 
 
 # --- enforcement --------------------------------------------------------------------------------
@@ -200,14 +226,24 @@ class ScopePolicy:
         self._document = lru_cache(maxsize=512)(self._document_scopes)
         self._visible: dict[tuple, frozenset[str]] = {}
 
-    def _document_scopes(self, key: str, document: DocumentNode) -> tuple[frozenset[str], bool]:
+    def _document_scopes(self, key: str, document: DocumentNode) -> DocumentScopes:
         return document_scopes(self.schema, self.table, document)
 
-    def needs_check(self, query: str | None, document: DocumentNode, scopes: frozenset[str]) -> bool:
+    def _scopes_of(self, query: str | None, document: DocumentNode) -> DocumentScopes:
         if query:
-            needed, introspects = self._document(query, document)
-        else:
-            needed, introspects = document_scopes(self.schema, self.table, document)
+            return self._document(query, document)
+        return document_scopes(self.schema, self.table, document)
+
+    def unknown_to(self, query: str | None, document: DocumentNode, scopes: frozenset[str]) -> list[GraphQLError]:
+        """The `UNNAMED` fields of `document` the caller may not see, refused as unknown."""
+        unnamed = self._scopes_of(query, document)[2]
+        return [
+            unknown_field(type_name, node) for type_name, node in unnamed
+            if not holds(scopes, UNNAMED[(type_name, node.name.value)])
+        ]
+
+    def needs_check(self, query: str | None, document: DocumentNode, scopes: frozenset[str]) -> bool:
+        needed, introspects, _ = self._scopes_of(query, document)
         if introspects and (self.introspection == "off" or not holds(scopes, self.every_scope)):
             return True
         return not holds(scopes, needed)
@@ -247,6 +283,12 @@ class ScopePolicy:
         for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
             if root is not None:
                 add(root)
+        # Every directive stays (none names the caller's data), so the types its arguments
+        # use (`_FieldSet`, `link__Import`, `link__Purpose`, ...) stay too: a directive whose
+        # argument type is missing makes the introspection unbuildable for every client.
+        for directive in schema.directives:
+            for arg in directive.args.values():
+                add(arg.type)
         while queue:
             current = queue.pop()
             if isinstance(current, (GraphQLObjectType, GraphQLInterfaceType)):
@@ -349,6 +391,19 @@ class ScopeGuard(SchemaExtension):
     def __init__(self, *, execution_context=None):
         super().__init__()
         self.middleware: ScopeMiddleware | None = None
+
+    def on_validate(self):
+        # After QueryGuard's (cached, caller-independent) validation, which runs first:
+        # what this caller may not see is refused as graphql-core refuses a missing field.
+        context = self.execution_context
+        policy = getattr(context.schema, "scope_policy", None)
+        if policy is not None and context.graphql_document is not None and not context.pre_execution_errors:
+            principal = getattr(context.context, "principal", None)
+            scopes = principal.scopes if principal is not None else frozenset()
+            unknown = policy.unknown_to(context.query, context.graphql_document, scopes)
+            if unknown:
+                context.pre_execution_errors = unknown
+        yield
 
     def on_execute(self):
         context = self.execution_context

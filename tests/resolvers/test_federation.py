@@ -50,3 +50,22 @@ async def test_a_reference_of_the_wrong_type_is_null(gql, world):
     entry = await post(gql, key="x")
     result = await gql(ENTITIES, {"reps": [{"__typename": "Account", "id": entry["id"]}]})
     assert result["data"]["_entities"] == [None]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("representation", [
+    {"__typename": "JournalEntry"},                       # no id
+    {"__typename": "JournalEntry", "id": 5},              # an integer id
+    {"__typename": "HrEmployee", "id": "EMP-1"},          # a source record type
+    {"__typename": "Period", "id": "x"},                  # a type that is no entity
+    {"__typename": "Nope", "id": "x"},                    # no such type
+])
+async def test_a_malformed_representation_is_bad_user_input(gql, world, representation, caplog):
+    result = await gql(ENTITIES, {"reps": [representation]})
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert error["message"].startswith("representations[0]: ")
+    assert result["data"] == {"_entities": [None]}
+    assert "TypeError" not in caplog.text and "Traceback" not in caplog.text

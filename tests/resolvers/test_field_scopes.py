@@ -340,8 +340,8 @@ async def test_introspection_can_be_turned_off(world):
 
 def test_every_field_declares_its_scopes_but_the_documented_few():
     """A new field without a scope fails here: the plumbing reachable only through guarded
-    fields, Federation's `_service`, and `sourceRecord` (checked per system) are the only
-    exceptions (resolvers/scopes.py)."""
+    fields and `sourceRecord` (checked per system) are the only exceptions; Federation's
+    `_service` needs `federation:compose` (resolvers/scopes.py)."""
     import graphql
 
     schema = build_schema(SourceCatalog.of({}, [sales_order(), EMPLOYEE]))
@@ -355,4 +355,5 @@ def test_every_field_declares_its_scopes_but_the_documented_few():
         for field in gql_type.fields
         if (name, field) not in table
     }
-    assert unguarded == {("Query", "_service"), ("Query", "sourceRecord")}
+    assert unguarded == {("Query", "sourceRecord")}
+    assert table[("Query", "_service")] == {"federation:compose"}
