@@ -54,7 +54,7 @@ def dsl_query(role: str, ds: DSLSchema, index):
     """A query each role may run, built from the schema gql fetched."""
     if "ledger" in EXPECTED[role]:
         return DSLQuery(ds.Query.entity.select(ds.Entity.code))
-    bill = a_record(index, ("ap", "Bill"))
+    bill = a_record(index, ("ap", "Bill"), "SOFTCO")
     return DSLQuery(
         ds.Query.sourceRecord(system="ap", recordType="Bill", recordId=bill).select(ds.SourceRecord.recordId)
     )
