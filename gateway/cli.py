@@ -944,7 +944,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_retire = keys_commands.add_parser(
         "retire", help="withdraw key KID (tokens it signed are refused), or every --expired one"
     )
-    keys_retire.add_argument("kid", metavar="KID", nargs="?")
+    # A key made before ids had their prefix may begin with "-": `keys retire -- -Abc…`.
+    keys_retire.add_argument("kid", metavar="KID", nargs="?", help="a key id (one beginning "
+                             "with '-', from before ids had the lgk_ prefix: put -- before it)")
     keys_retire.add_argument(
         "--expired", action="store_true",
         help="every replaced key that stopped signing longer than the token lifetime ago",
