@@ -553,6 +553,6 @@ async def test_new_key_ids_are_safe_on_a_command_line_and_old_ones_still_retire(
     assert (await keys_cli("keys", "rotate"))[0] == 0
     code, out, _ = await keys_cli("keys", "list")
     assert all(line.startswith("lgk_") for line in out.splitlines()), out
-    # A bare thumbprint of before the prefix may begin with "-": after `--` it is a KID.
-    code, out, err = await keys_cli("keys", "retire", "--", "-Zx9_legacy")
+    # A bare thumbprint of before the prefix may begin with "-": --kid=… names it.
+    code, out, err = await keys_cli("keys", "retire", "--kid=-Zx9_legacy")
     assert code == 2 and "no signing key '-Zx9_legacy'" in err, err
