@@ -431,6 +431,10 @@ def cmd_keys_retire(args: argparse.Namespace) -> int:
 
     from .auth.keystore import retire, retire_expired
 
+    if args.kid_option is not None:
+        if args.kid is not None:
+            raise ConfigError("keys retire: name the KID once (as KID or --kid=KID)")
+        args.kid = args.kid_option
     if (args.kid is None) == (not args.expired):
         raise ConfigError("keys retire: name one KID, or give --expired")
     settings = _admin_settings(args)
@@ -944,7 +948,12 @@ def build_parser() -> argparse.ArgumentParser:
     keys_retire = keys_commands.add_parser(
         "retire", help="withdraw key KID (tokens it signed are refused), or every --expired one"
     )
-    keys_retire.add_argument("kid", metavar="KID", nargs="?")
+    # A key made before ids had their prefix may begin with "-", which argparse reads as an
+    # option: `keys retire --kid=-Abc…` (or `-- -Abc…` last on the line) names it.
+    keys_retire.add_argument("kid", metavar="KID", nargs="?", help="a key id (lgk_…)")
+    keys_retire.add_argument("--kid", dest="kid_option", metavar="KID",
+                             help="the same, as --kid=KID: for an id beginning with '-' (keys "
+                             "made before ids had the lgk_ prefix)")
     keys_retire.add_argument(
         "--expired", action="store_true",
         help="every replaced key that stopped signing longer than the token lifetime ago",

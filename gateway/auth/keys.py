@@ -50,7 +50,8 @@ class SigningKey:
     """One RS256 signing key.
 
     Attributes:
-        kid: the key id: the RFC 7638 thumbprint of the public key.
+        kid: the key id: `kid_of(key)`, "lgk_" and the RFC 7638 thumbprint of the public
+            key; keys made before the prefix have the bare thumbprint, still accepted.
         key: the private RSA key (2048 bits or more); never in a repr.
         created_at: when the key began to sign.
         retired_at: when it was withdrawn from the JWK Set, or None while published.
@@ -66,7 +67,7 @@ class SigningKey:
             raise ValueError("signing key: key must be a private RSA key")
         if self.key.private_key.key_size < KEY_SIZE:
             raise ValueError(f"signing key: RSA keys must be at least {KEY_SIZE} bits")
-        if self.kid != self.key.thumbprint():
+        if self.kid not in (kid_of(self.key), self.key.thumbprint()):
             raise ValueError("signing key: kid is not the RFC 7638 thumbprint of the key")
         object.__setattr__(self, "created_at", _aware(self.created_at, "created_at"))
         if self.retired_at is not None:
@@ -131,12 +132,23 @@ class SigningKey:
 
 
 def generate_signing_key(now: dt.datetime, *, size: int = KEY_SIZE) -> SigningKey:
-    """A fresh RSA key (2048 bits unless larger asked for), kid = its RFC 7638 thumbprint."""
+    """A fresh RSA key (2048 bits unless larger asked for), kid = `kid_of` it."""
     if not isinstance(size, int) or size < KEY_SIZE or size % 8:
         raise ValueError(f"signing key size must be a multiple of 8 of at least {KEY_SIZE} bits")
     key = RSAKey.generate_key(size, parameters={"alg": ALGORITHM, "use": "sig"})
-    key.ensure_kid()  # sets kid to the RFC 7638 thumbprint
-    return SigningKey(kid=key.thumbprint(), key=key, created_at=now)
+    kid = kid_of(key)
+    key = RSAKey.import_key({**key.as_dict(private=True), "kid": kid})
+    return SigningKey(kid=kid, key=key, created_at=now)
+
+
+KID_PREFIX = "lgk_"
+
+
+def kid_of(key: RSAKey) -> str:
+    """The key id of a new key. A bare base64url thumbprint begins with "-" one time in 64,
+    and `ledgergate keys retire -Abc…` then reads as an option: the prefix keeps every key
+    id safe on a command line (and says whose key it is, as `lgc_` does for clients)."""
+    return KID_PREFIX + key.thumbprint()
 
 
 @dataclass(frozen=True)

@@ -297,7 +297,7 @@ async def test_metadata_document(oauth):
         ],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
         "scopes_supported": [
-            "audit:read", "ledger:post", "ledger:read", "source:hr:read", "source:hr:sensitive",
+            "audit:read", "federation:compose", "ledger:post", "ledger:read", "source:hr:read", "source:hr:sensitive",
             "statistical:read",
         ],
         "response_types_supported": [],
@@ -546,3 +546,13 @@ def test_bad_oauth_settings_name_the_file_and_key(tmp_path, text, fragment):
     with pytest.raises(ConfigError) as raised:
         load_settings(config)
     assert str(config) in str(raised.value) and fragment in str(raised.value)
+
+
+async def test_new_key_ids_are_safe_on_a_command_line_and_old_ones_still_retire(keys_cli):
+    """On a fresh clone a key id began with "-" and `keys retire KID` read it as an option."""
+    assert (await keys_cli("keys", "rotate"))[0] == 0
+    code, out, _ = await keys_cli("keys", "list")
+    assert all(line.startswith("lgk_") for line in out.splitlines()), out
+    # A bare thumbprint of before the prefix may begin with "-": --kid=… names it.
+    code, out, err = await keys_cli("keys", "retire", "--kid=-Zx9_legacy")
+    assert code == 2 and "no signing key '-Zx9_legacy'" in err, err
