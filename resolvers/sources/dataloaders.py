@@ -78,6 +78,22 @@ class SourceRecordLoader(DataLoader):
     def _owned(self, record: dict) -> bool:
         return self.owner_field is None or record.get(self.owner_field) == self.entity_code
 
+    async def _owned_unusable(self, invalid: dict[str, str]) -> dict[str, str | SourceError]:
+        """The unusable records that are the caller's, with the reason. An unusable record's
+        owner is not known from the answer (its values did not convert), and saying it is
+        unusable would tell another entity that it exists, with the offending value: its
+        owner field alone is fetched again, for those ids only, and only when it happens.
+        If that fetch fails, those ids get its error, which says nothing of any record."""
+        if not invalid or self.owner_field is None:
+            return invalid
+        probe = FetchRequest(self.record_type, tuple(invalid), (self.record_type.key, self.owner_field))
+        try:
+            owners = await self.source.fetch(probe)
+        except SourceError as error:
+            return dict.fromkeys(invalid, error)
+        return {i: reason for i, reason in invalid.items()
+                if i in owners.records and self._owned(owners.records[i])}
+
     async def batch_load_fn(self, ids: Sequence[str]) -> list:
         name = f"{self.record_type.system}/{self.record_type.name}"
         if not self.visible:
@@ -87,6 +103,7 @@ class SourceRecordLoader(DataLoader):
             result = await self.source.fetch(request)
         except SourceError as error:
             return [source_error(error, f"{name}/{i}") for i in ids]
+        unusable = await self._owned_unusable(result.invalid)
         answers: list = []
         for record_id in ids:
             if record_id in result.records:
@@ -94,11 +111,13 @@ class SourceRecordLoader(DataLoader):
                 answers.append(record if self._owned(record) else self._missing(name, record_id))
             elif isinstance(failed := result.failed.get(record_id), SourceError):
                 answers.append(source_error(failed, f"{name}/{record_id}"))
-            elif record_id in result.invalid:
+            elif isinstance(reason := unusable.get(record_id), SourceError):
+                answers.append(source_error(reason, f"{name}/{record_id}"))
+            elif reason is not None:
                 answers.append(
                     CodedError(
                         f"{name}/{record_id}: the system returned an unusable record "
-                        f"({result.invalid[record_id]})",
+                        f"({reason})",
                         "SOURCE_UNAVAILABLE",
                         system=self.record_type.system,
                     )
