@@ -27,8 +27,11 @@ async def test_another_entitys_unusable_record_is_not_found_as_a_missing_one(wor
         gql = GraphQLClient(http, await provision_tester(world.db, ["crm"]))
         foreign = await gql(QUERY % "SO-B", entity="ACME")
         missing = await gql(QUERY % "SO-NONE", entity="ACME")
+        own = await gql(QUERY % "SO-B", entity="BETA")
 
     assert foreign["errors"][0]["extensions"] == missing["errors"][0]["extensions"] == {
         "code": "NOT_FOUND", "system": "crm"}
     assert foreign["errors"][0]["message"] == "crm/SalesOrder/SO-B does not exist in crm"
     assert "lots" not in str(foreign)
+    assert own["errors"][0]["extensions"] == {"code": "SOURCE_UNAVAILABLE", "system": "crm"}
+    assert "unusable record" in own["errors"][0]["message"]
