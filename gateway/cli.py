@@ -94,8 +94,11 @@ async def _serve_app(settings: Settings, catalog) -> None:
 
     from .app import create_app
 
+    from .access_log import redact_access_log
+
     app = create_app(settings, sources=catalog)  # its lifespan closes the catalog
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    redact_access_log()  # after Config: it configures uvicorn's loggers
     await uvicorn.Server(config).serve()
 
 
