@@ -94,8 +94,11 @@ async def _serve_app(settings: Settings, catalog) -> None:
 
     from .app import create_app
 
+    from .access_log import redact_access_log
+
     app = create_app(settings, sources=catalog)  # its lifespan closes the catalog
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    redact_access_log()  # after Config: it configures uvicorn's loggers
     await uvicorn.Server(config).serve()
 
 
@@ -562,6 +565,18 @@ def cmd_clients_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clients_enable(args: argparse.Namespace) -> int:
+    from .auth.identities import enable_client
+
+    client = _identities(args, enable_client, args.client_id)
+    print(
+        f"enabled client {client.client_id} ({client.name}): it gets tokens again (within 5 s "
+        "on running gateways); reset its secret too if it was disabled for a leak",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_clients_reset_secret(args: argparse.Namespace) -> int:
     from .auth.identities import reset_client_secret
 
@@ -613,6 +628,18 @@ def cmd_users_deactivate(args: argparse.Namespace) -> int:
     print(
         f"deactivated user {user.username} of {user.entity_code}: clients acting as it get no "
         "more tokens and their tokens are refused",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_users_activate(args: argparse.Namespace) -> int:
+    from .auth.identities import activate_user
+
+    user = _identities(args, activate_user, args.entity, args.username)
+    print(
+        f"activated user {user.username} of {user.entity_code}: clients acting as it get tokens "
+        "again (within 5 s on running gateways)",
         file=sys.stderr,
     )
     return 0
@@ -831,6 +858,10 @@ def _add_identity_commands(commands) -> None:
         clients_commands, "disable", cmd_clients_disable, "disable a client; its tokens are refused"
     )
     client_disable.add_argument("client_id", metavar="CLIENT_ID")
+    client_enable = command(
+        clients_commands, "enable", cmd_clients_enable, "enable a disabled client again"
+    )
+    client_enable.add_argument("client_id", metavar="CLIENT_ID")
     client_reset = command(
         clients_commands, "reset-secret", cmd_clients_reset_secret,
         "give a client a new secret (printed only this once); the old one stops working",
@@ -857,6 +888,11 @@ def _add_identity_commands(commands) -> None:
     )
     user_deactivate.add_argument("entity", metavar="ENTITY")
     user_deactivate.add_argument("username", metavar="USERNAME")
+    user_activate = command(
+        users_commands, "activate", cmd_users_activate, "activate a deactivated user again"
+    )
+    user_activate.add_argument("entity", metavar="ENTITY")
+    user_activate.add_argument("username", metavar="USERNAME")
 
     allow = command(
         commands, "allow", cmd_allow, "put a client on an entity's allow-list, acting as one of its users"

@@ -105,7 +105,10 @@ class RateLimitSettings:
         requests_per_second: /graphql requests per integration client, on average.
         burst: /graphql requests a client may send at once (then one per 1/rate seconds).
         token_requests_per_minute: /oauth/token attempts per presented client id (known or
-            not, successful or not); a minute's worth may come at once.
+            not, successful or not) from one remote address; a minute's worth may come at once.
+        token_requests_per_minute_per_client: the same from all addresses together: a
+            ceiling well above the per-address one, so that guessing from one address
+            cannot lock the client out.
         token_requests_per_minute_per_address: /oauth/token attempts per remote address
             (IPv6: per /64).
     """
@@ -115,6 +118,7 @@ class RateLimitSettings:
     burst: int = 100
     token_requests_per_minute: int = 20
     token_requests_per_minute_per_address: int = 60
+    token_requests_per_minute_per_client: int = 600
 
 
 @dataclass(frozen=True)
@@ -562,6 +566,7 @@ _RATES = (
     "burst",
     "token_requests_per_minute",
     "token_requests_per_minute_per_address",
+    "token_requests_per_minute_per_client",
 )
 
 

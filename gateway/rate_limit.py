@@ -12,8 +12,13 @@ What is limited (`RateLimits`, built from `[rate_limit]`, `gateway.config.RateLi
   scrypt at speed): every POST counts against its remote address
   (`token_requests_per_minute_per_address`; IPv6 per /64, which one host usually holds
   whole), and, once its form is read and before the secret is checked, against the
-  client id it presents (`token_requests_per_minute`), whether that client exists or
-  not, whether the attempt then succeeds or not. A minute's worth may come at once.
+  client id it presents *from that address* (`token_requests_per_minute`), whether that
+  client exists or not, whether the attempt then succeeds or not, and against a much
+  higher ceiling for the client id from every address together
+  (`token_requests_per_minute_per_client`). Someone who knows a client id and guesses its
+  secret from one address locks out that address, not the client: its own address keeps
+  its own budget (limiting the pair, not the client id alone, is what stops the lockout).
+  A minute's worth may come at once.
   Anything presented that cannot be a client id (`identities.CLIENT_ID_PATTERN`), or no
   id at all, shares one key, so made-up ids cannot grow the table with long keys.
 
@@ -127,14 +132,18 @@ class RateLimits:
         burst: int,
         token_requests_per_minute: int,
         token_requests_per_minute_per_address: int,
+        token_requests_per_minute_per_client: int = 600,
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = DEFAULT_MAX_KEYS,
     ):
         self.clock = clock
         self.graphql = Limiter(Rate(requests_per_second, 1, burst), max_keys=max_keys)
+        # Keyed by "client id@address": a client's attempts from one address.
         self.token_client = Limiter(
             Rate(token_requests_per_minute, 60, token_requests_per_minute), max_keys=max_keys
         )
+        ceiling = token_requests_per_minute_per_client
+        self.token_client_ceiling = Limiter(Rate(ceiling, 60, ceiling), max_keys=max_keys)
         self.token_address = Limiter(
             Rate(token_requests_per_minute_per_address, 60, token_requests_per_minute_per_address),
             max_keys=max_keys,
@@ -156,6 +165,7 @@ class RateLimits:
             burst=settings.burst,
             token_requests_per_minute=settings.token_requests_per_minute,
             token_requests_per_minute_per_address=settings.token_requests_per_minute_per_address,
+            token_requests_per_minute_per_client=settings.token_requests_per_minute_per_client,
         )
 
     def graphql_request(self, client_id: str | None) -> None:
@@ -183,10 +193,13 @@ class RateLimits:
         self._per_minute(self.refusals, address_key(address),
                          "too many requests with a missing or refused access token from this address")
 
-    def token_attempt_for(self, client_id: str) -> None:
-        """Admit one token request presenting `client_id`, or RateLimited."""
+    def token_attempt_for(self, client_id: str, address: str | None = None) -> None:
+        """Admit one token request presenting `client_id` from `address`, or RateLimited."""
         key = client_id if CLIENT_ID_PATTERN.fullmatch(client_id) else NOT_A_CLIENT_ID
-        self._per_minute(self.token_client, key, "too many token requests for this client")
+        self._per_minute(self.token_client, f"{key}@{address_key(address)}",
+                         "too many token requests for this client from this address")
+        self._per_minute(self.token_client_ceiling, key,
+                         "too many token requests for this client from all addresses")
 
     def _per_minute(self, limiter: Limiter, key: str, what: str) -> None:
         wait = limiter.acquire(key, self.clock())

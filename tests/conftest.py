@@ -143,7 +143,7 @@ async def world(db) -> World:
 # the machine's speed. tests/gateway/test_rate_limits.py sets its own, with a fake clock.
 UNREACHABLE_RATES = RateLimitSettings(
     requests_per_second=MAX_RATE, burst=MAX_RATE, token_requests_per_minute=MAX_RATE,
-    token_requests_per_minute_per_address=MAX_RATE,
+    token_requests_per_minute_per_address=MAX_RATE, token_requests_per_minute_per_client=MAX_RATE,
 )
 
 

@@ -370,6 +370,23 @@ async def disable_client(db: LedgerDatabase, client_id: str) -> ClientInfo:
     return await _change_client(db, client_id, "is already disabled", disabled_at=_now())
 
 
+async def enable_client(db: LedgerDatabase, client_id: str) -> ClientInfo:
+    """Undo `disable_client`: the client gets tokens again, with the secret or keys it had.
+    Its tokens issued before it was disabled and not yet expired are accepted again too
+    (they live `token_ttl` at most); reset its secret as well if it was disabled because
+    the secret leaked."""
+    _check_client_id(client_id)
+    async with _transaction(db) as connection:
+        row = await _client_row(connection, client_id)
+        if row.disabled_at is None:
+            raise IdentityError(f"client {client_id} is not disabled")
+        await connection.execute(update(clients).where(clients.c.id == row.id).values(disabled_at=None))
+        changed = (
+            await connection.execute(select(*_CLIENT_COLUMNS).where(clients.c.id == row.id))
+        ).one()
+    return _client_info(changed)
+
+
 async def reset_client_secret(db: LedgerDatabase, client_id: str) -> tuple[ClientInfo, str]:
     """A new secret for the client (returned this once, stored only as a salted hash); the
     old secret stops working at once. Tokens already issued stay valid until they expire:
@@ -492,7 +509,19 @@ async def list_users(db: LedgerDatabase, entity_code: str | None = None) -> list
 
 
 async def deactivate_user(db: LedgerDatabase, entity_code: str, username: str) -> UserInfo:
-    """Deactivate a user for good: clients acting as it get no token, their tokens are refused."""
+    """Deactivate a user: clients acting as it get no token, their tokens are refused."""
+    return await _set_user_active(db, entity_code, username, active=False)
+
+
+async def activate_user(db: LedgerDatabase, entity_code: str, username: str) -> UserInfo:
+    """Undo `deactivate_user`: clients acting as the user get tokens again (and their
+    unexpired tokens of before are accepted again)."""
+    return await _set_user_active(db, entity_code, username, active=True)
+
+
+async def _set_user_active(
+    db: LedgerDatabase, entity_code: str, username: str, *, active: bool
+) -> UserInfo:
     _check_username(username)
     async with _transaction(db) as connection:
         entity_id = await _entity_id(connection, entity_code)
@@ -505,13 +534,15 @@ async def deactivate_user(db: LedgerDatabase, entity_code: str, username: str) -
         ).first()
         if row is None:
             raise IdentityError(f"no user {username!r} in {entity_code}")
-        if row.deactivated_at is not None:
+        if not active and row.deactivated_at is not None:
             raise IdentityError(
                 f"user {username!r} of {entity_code} is already deactivated (since {row.deactivated_at})"
             )
-        now = _now()
-        await connection.execute(update(users).where(users.c.id == row.id).values(deactivated_at=now))
-    return UserInfo(entity_code, username, row.name, row.created_at, now)
+        if active and row.deactivated_at is None:
+            raise IdentityError(f"user {username!r} of {entity_code} is not deactivated")
+        stamp = None if active else _now()
+        await connection.execute(update(users).where(users.c.id == row.id).values(deactivated_at=stamp))
+    return UserInfo(entity_code, username, row.name, row.created_at, stamp)
 
 
 # --- the allow-lists -----------------------------------------------------------------------

@@ -457,8 +457,9 @@ class OAuthEndpoints:
         if self.rate_limits is None:
             return
         client_id = _presented_client_id(request, form)
+        address = request.client.host if request.client else None
         try:
-            self.rate_limits.token_attempt_for(client_id)
+            self.rate_limits.token_attempt_for(client_id, address)
         except RateLimited as limited:
             log.info("token request refused: client %s over its rate limit",
                      client_id if identities.CLIENT_ID_PATTERN.fullmatch(client_id) else "-")

@@ -141,6 +141,23 @@ async def test_administering_clients_users_roles_and_allow_lists(ledger, cli):
         await actor(ledger.db, client_id, "HOTELCO")
     assert await authenticate_client(ledger.db, client_id, secret) is None
 
+    # And back: a client enabled, a user activated, work again; twice is an error.
+    assert await cli("clients", "enable", client_id) == (0, "", (
+        f"enabled client {client_id} (Bill pay): it gets tokens again (within 5 s on running "
+        "gateways); reset its secret too if it was disabled for a leak\n"))
+    assert (await authenticate_client(ledger.db, client_id, secret)).name == "Bill pay"
+    with pytest.raises(AccessRefused, match="is deactivated$"):
+        await actor(ledger.db, client_id, "HOTELCO")
+    assert await cli("users", "activate", "HOTELCO", "bot") == (0, "", (
+        "activated user bot of HOTELCO: clients acting as it get tokens again (within 5 s on "
+        "running gateways)\n"))
+    assert (await actor(ledger.db, client_id, "HOTELCO")).role == "poster"
+    assert await cli("users", "list", "HOTELCO") == (0, "HOTELCO\tbot\tposter\tactive\n", "")
+    code, _, err = await cli("clients", "enable", client_id)
+    assert (code, err) == (2, f"ledgergate: client {client_id} is not disabled\n")
+    code, _, err = await cli("users", "activate", "HOTELCO", "bot")
+    assert (code, err) == (2, "ledgergate: user 'bot' of HOTELCO is not deactivated\n")
+
 
 async def test_listings_never_show_a_secret_or_its_hash(ledger, cli):
     client_id, secret = await add_client(cli)

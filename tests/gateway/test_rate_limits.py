@@ -29,11 +29,11 @@ from tests.gateway.oauth_support import Party, add_party, asgi_client, oauth_set
 from tests.support import counts, sale
 
 ENTITY = "{ entity { code } }"
-# 2 requests a second per client, 3 at once; 4 token attempts a minute per client id
-# (one every 15 s), 6 per address (one every 10 s).
+# 2 requests a second per client, 3 at once; 4 token attempts a minute per client id and
+# address (one every 15 s), 6 per address (one every 10 s), 12 per client id in all.
 RATES = RateLimitSettings(
     requests_per_second=2, burst=3, token_requests_per_minute=4,
-    token_requests_per_minute_per_address=6,
+    token_requests_per_minute_per_address=6, token_requests_per_minute_per_client=12,
 )
 GRAPHQL_LIMITED = (
     "Rate limit exceeded: this client may send 2 requests per second (bursts of 3); "
@@ -251,7 +251,8 @@ def assert_token_limited(response, description: str, retry_after: int, *secrets:
         assert secret not in response.text
 
 
-PER_CLIENT = "too many token requests for this client (at most 4 a minute)"
+PER_CLIENT = "too many token requests for this client from this address (at most 4 a minute)"
+CLIENT_CEILING = "too many token requests for this client from all addresses (at most 12 a minute)"
 PER_ADDRESS = "too many token requests from this address (at most 6 a minute)"
 
 
@@ -262,24 +263,47 @@ async def test_token_attempts_per_client_id_count_failures_too(limited, caplog):
         for _ in range(4):  # a guessing attacker: four wrong secrets
             response = await request_token(http, Party(acme.client_id, "wrong-secret"))
             assert response.status_code == 401 and response.json()["error"] == "invalid_client"
-    # The fifth attempt for that client id, from anywhere and with the right secret, is
+    # The fifth attempt for that client id from that address, even with the right secret, is
     # refused before the secret is checked.
-    async with limited.http("10.1.0.2") as http:
+    async with limited.http("10.1.0.1") as http:
         limited.statements.reset()
         assert_token_limited(await request_token(http, acme), PER_CLIENT, 15, acme.secret)
         assert not any("api_clients" in s for s in limited.statements.statements)
         assert_token_limited(await request_token(http, acme, basic=False), PER_CLIENT, 15,
                              acme.secret)
-        # Another client is not affected.
+    # Another client is not affected (from another address: this one has used its own).
+    async with limited.http("10.1.0.3") as http:
         assert (await request_token(http, limited.beta)).status_code == 200
+    async with limited.http("10.1.0.1") as http:
         # One attempt every 15 s comes back; Retry-After counts down exactly.
         limited.clock.now += 10
         assert_token_limited(await request_token(http, acme), PER_CLIENT, 5, acme.secret)
-        limited.clock.now += 5
+        limited.clock.now += 10  # 5 s for the pair, and the address's own one every 10 s
         response = await request_token(http, acme, scope="ledger:read")
         assert response.status_code == 200, response.text
     assert acme.secret not in caplog.text
     assert f"token request refused: client {acme.client_id} over its rate limit" in caplog.text
+
+
+async def test_guessing_a_clients_secret_from_one_address_does_not_lock_the_client_out(limited):
+    """As found from outside: 100 wrong secrets for a client id from one address made the
+    right secret from another address get 429."""
+    acme = limited.acme
+    async with limited.http("10.7.0.1") as attacker:
+        for _ in range(4):
+            assert (await request_token(attacker, Party(acme.client_id, "guess"))).status_code == 401
+        for _ in range(20):  # what follows from there is refused, and counts no further
+            assert (await request_token(attacker, Party(acme.client_id, "guess"))).status_code == 429
+    async with limited.http("10.7.0.2") as legitimate:
+        response = await request_token(legitimate, acme)
+        assert response.status_code == 200, response.text
+    # Many addresses together still meet the client's ceiling (12 a minute in all).
+    for n, attempts in ((3, 4), (4, 3)):  # 4 + 1 + 4 + 3 = 12
+        async with limited.http(f"10.7.0.{n}") as http:
+            for _ in range(attempts):
+                assert (await request_token(http, Party(acme.client_id, "guess"))).status_code == 401
+    async with limited.http("10.7.0.9") as http:
+        assert_token_limited(await request_token(http, acme), CLIENT_CEILING, 5, acme.secret)
 
 
 async def test_an_unknown_client_id_has_a_budget_too(limited):
@@ -418,7 +442,8 @@ def test_the_section_is_read(tmp_path):
     ("rate_limit = 5", "[rate_limit] must be a table"),
     ("[rate_limit]\nrequests_per_minute = 5",
      "unknown key(s) rate_limit.['requests_per_minute']; expected enabled, requests_per_second, "
-     "burst, token_requests_per_minute, token_requests_per_minute_per_address"),
+     "burst, token_requests_per_minute, token_requests_per_minute_per_address, "
+     "token_requests_per_minute_per_client"),
     ("[rate_limit]\nrequests_per_second = 0",
      "rate_limit.requests_per_second must be between 1 and 1000000, got 0"),
     ("[rate_limit]\nburst = -1", "rate_limit.burst must be between 1 and 1000000, got -1"),
