@@ -129,7 +129,10 @@ def queries(draw):
     return query, variables, plain
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same 60 selections every run, so a failure in CI is the same failure on
+# any machine (and a new selection is found by raising max_examples locally, not by luck).
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=queries())
 async def test_generated_selections_answer_the_same(both, ledger_data, case):  # noqa: F811 - fixtures
     query, variables, plain = case
