@@ -22,7 +22,10 @@ DEMO_SYSTEMS = ("crm", "pos", "hr", "usage", "ap")
 # Credentials of a demo system run alone, from the environment: none is built in.
 DEMO_SOURCE_SECRET_ENV = {
     "crm": {"api_key": "LEDGERGATE_DEMO_CRM_API_KEY"},
+    "pos": {"api_key": "LEDGERGATE_DEMO_POS_API_KEY"},
+    "hr": {"api_key": "LEDGERGATE_DEMO_HR_API_KEY"},
     "usage": {"client_secret": "LEDGERGATE_DEMO_USAGE_CLIENT_SECRET"},
+    "ap": {"api_key": "LEDGERGATE_DEMO_AP_API_KEY"},
 }
 
 log = logging.getLogger("ledgergate")
@@ -205,6 +208,9 @@ async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
         base = f"http://{settings.host}:{settings.port}"
         listing = "\n".join(f"  {name:<6}    {running.url(name)}" for name in running.sources)
         print("\n".join(client.line() for client in clients), flush=True)
+        # People sign in to the systems' deep links in a browser; passwords are fresh each run.
+        sign_ins = [p.line(name) for name, r in running.sources.items() for p in r.people]
+        print("\n".join(sign_ins), flush=True)
         example = clients[0]
         print(
             f"ledgergate demo: every request needs a bearer token of one of the clients above\n"
@@ -212,7 +218,8 @@ async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
             f"-d grant_type=client_credentials -d entity=SOFTCO {base}/oauth/token\n"
             f"  GraphiQL: {base}/graphiql (paste the token into the Headers tab)\n"
             f"  GraphQL:  {base}/graphql\n"
-            f"source systems:\n{listing}",
+            f"source systems (a deep link asks a person to sign in: see `demo sign-in` above):\n"
+            f"{listing}",
             file=sys.stderr,
         )
         await _serve_app(settings, catalog)

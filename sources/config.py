@@ -383,7 +383,9 @@ async def build_sources(
     record_types: dict[str, tuple[RecordType, ...]] = {}
     for system in config.systems:
         if system.kind == "graphql":
-            found = await _discover(config.file, system, transports.get(system.name), discover)
+            found = await _discover(
+                config.file, system, transports.get(system.name), discover, secrets
+            )
             record_types[system.name] = _own_discovered(config.file, system, found)
         else:
             record_types[system.name] = system.record_types
@@ -459,7 +461,11 @@ def _instantiate(
 
 
 async def _discover(
-    file: str, system: SystemConfig, transport: Any, discover: Discover | None
+    file: str,
+    system: SystemConfig,
+    transport: Any,
+    discover: Discover | None,
+    secrets: Mapping[str, Mapping[str, str]],
 ) -> Sequence[RecordType]:
     url = system.options["url"]
     if discover is None:
@@ -469,10 +475,21 @@ async def _discover(
             raise SourceConfigError(
                 file, system.name, f"kind 'graphql' cannot be loaded: {error}"
             ) from None
+    # A subgraph that asks for credentials asks on `_service` too.
+    extra: dict[str, Any] = {}
+    if system.options.get("auth") is not None:
+        from .graphql import auth_headers
+
+        try:
+            values = secrets.get(system.credentials or "", {})
+            extra["headers"] = auth_headers(system.options, values)
+        except ValueError as error:
+            raise SourceConfigError(file, system.name, str(error)) from None
     try:
         async with asyncio.timeout(system.policy.budget):
             return await discover(
-                system.name, url, transport=transport, url_templates=dict(system.url_templates)
+                system.name, url, transport=transport, url_templates=dict(system.url_templates),
+                **extra,
             )
     except TimeoutError:
         reason = f"no answer within {system.policy.budget:g} s"

@@ -4,6 +4,8 @@
     kind = "graphql"
     url = "http://127.0.0.1:8103/graphql"
     url_templates = { Employee = "http://127.0.0.1:8103/employees/{id}" }
+    auth = "api_key"                     # or leave it out
+    api_key_header = "X-API-Key"         # api_key: the key is secrets["api_key"]
 
 Its record types are the subgraph's entities, read from `_service { sdl }` at start
 (`discover_record_types`, `sources.discovery`). A fetch is one POST per batch,
@@ -16,6 +18,9 @@ unless its options say `remote_type`.
 
 An answer with `errors` and no data fails the batch (`SourceUnavailable`, with the
 subgraph's message); partial data with errors gives the records that came back.
+
+With ``auth = "api_key"`` every request, discovery's included, carries the system's
+``api_key`` secret in ``api_key_header``; the key is blanked out of every error message.
 """
 
 from __future__ import annotations
@@ -31,15 +36,28 @@ from .base import FetchRequest, FetchResult, RecordType, Source, collect
 from .discovery import record_types_from_sdl
 from .errors import SourceProtocolError, SourceUnavailable
 from .options import refuse_unknown, seconds
-from .rest import DEFAULT_HTTP_TIMEOUT, decode_json, map_exceptions, status_error
+from .rest import DEFAULT_HTTP_TIMEOUT, api_key_headers, decode_json, map_exceptions, status_error
 
-__all__ = ["GraphQLSource", "discover_record_types", "entities_query", "map_exceptions"]
+__all__ = [
+    "GraphQLSource", "auth_headers", "discover_record_types", "entities_query", "map_exceptions"
+]
 
-SYSTEM_OPTIONS = frozenset({"url", "http_timeout"})
+SYSTEM_OPTIONS = frozenset({"url", "http_timeout", "auth", "api_key_header"})
+AUTH_KINDS = ("api_key",)
 TYPE_OPTIONS = frozenset({"remote_type"})
 SERVICE_QUERY = "{ _service { sdl } }"
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*\Z")
 _INT_KEY = re.compile(r"-?[1-9][0-9]{0,9}|0")
+
+
+def auth_headers(options: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, str]:
+    """The headers that authenticate every request to the subgraph (none without `auth`)."""
+    auth = options.get("auth")
+    if auth is None:
+        return {}
+    if auth != "api_key":
+        raise ValueError(f"auth must be one of {', '.join(AUTH_KINDS)}, got {auth!r}")
+    return api_key_headers(options, secrets)
 
 
 def entities_query(remote_type: str, fields: Sequence[str]) -> str:
@@ -56,13 +74,15 @@ async def post_query(
     url: str,
     query: str,
     variables: Mapping[str, Any] | None = None,
+    *,
+    secrets: Sequence[str] = (),
 ) -> tuple[Mapping[str, Any], list[Any]]:
     """POST a GraphQL request; (data, errors), or the `sources.errors` exception for an
     answer without data."""
     payload: dict[str, Any] = {"query": query}
     if variables is not None:
         payload["variables"] = dict(variables)
-    with map_exceptions(system):
+    with map_exceptions(system, secrets=secrets):
         response = await client.post(url, json=payload)
     what = f"POST {urlsplit(url).path or '/'}"
     try:
@@ -96,14 +116,21 @@ async def discover_record_types(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     url_templates: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> list[RecordType]:
-    """The record types of the subgraph at `url`, from its `_service { sdl }`.
+    """The record types of the subgraph at `url`, from its `_service { sdl }` (asked with
+    `headers`: `auth_headers`).
 
     Raises `SourceUnavailable` (or a subclass) when the SDL cannot be read, `SourceTimeout`
     when it does not come in time, `ValueError` when it has no entity or does not parse."""
     url = _http_url(url)
-    async with httpx.AsyncClient(transport=transport, timeout=DEFAULT_HTTP_TIMEOUT) as client:
-        data, _ = await post_query(system, client, url, SERVICE_QUERY)
+    headers = dict(headers or {})
+    async with httpx.AsyncClient(
+        transport=transport, timeout=DEFAULT_HTTP_TIMEOUT, headers=headers
+    ) as client:
+        data, _ = await post_query(
+            system, client, url, SERVICE_QUERY, secrets=tuple(headers.values())
+        )
     service = data.get("_service")
     sdl = service.get("sdl") if isinstance(service, Mapping) else None
     if not isinstance(sdl, str):
@@ -134,7 +161,9 @@ class GraphQLSource(Source):
         self.url = _http_url(options.get("url"))
         timeout = seconds(options, "http_timeout", DEFAULT_HTTP_TIMEOUT)
         self._remote = {t.name: _remote_type(t) for t in self.record_types}
-        self.client = httpx.AsyncClient(transport=transport, timeout=timeout)
+        headers = auth_headers(options, secrets)
+        self._secrets = tuple(headers.values())
+        self.client = httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         record_type = request.record_type
@@ -151,7 +180,8 @@ class GraphQLSource(Source):
         )
         query = entities_query(remote_type, list(selected))
         data, errors = await post_query(
-            self.name, self.client, self.url, query, {"representations": representations}
+            self.name, self.client, self.url, query, {"representations": representations},
+            secrets=self._secrets,
         )
         entities = data.get("_entities")
         if entities is None and errors:

@@ -187,12 +187,9 @@ class RestSource(Source):
             self._secrets: tuple[str, ...] = ()
             self.client = httpx.AsyncClient(**common)
         elif auth == "api_key":
-            header = options.get("api_key_header", "X-API-Key")
-            if not (isinstance(header, str) and _HEADER.match(header)):
-                raise ValueError(f"api_key_header must be an HTTP header name, got {header!r}")
-            key = _secret(secrets, "api_key", auth)
-            self._secrets = (key,)
-            self.client = httpx.AsyncClient(headers={header: key}, **common)
+            headers = api_key_headers(options, secrets)
+            self._secrets = tuple(headers.values())
+            self.client = httpx.AsyncClient(headers=headers, **common)
         elif auth == "oauth2_client_credentials":
             self.client = self._oauth_client(options, secrets, common)
         else:
@@ -342,6 +339,14 @@ def _base_url(value: object) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def api_key_headers(options: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, str]:
+    """``{api_key_header: secrets["api_key"]}``, for every kind that takes ``auth = "api_key"``."""
+    header = options.get("api_key_header", "X-API-Key")
+    if not (isinstance(header, str) and _HEADER.match(header)):
+        raise ValueError(f"api_key_header must be an HTTP header name, got {header!r}")
+    return {header: _secret(secrets, "api_key", "api_key")}
 
 
 def _secret(secrets: Mapping[str, str], key: str, auth: str) -> str:

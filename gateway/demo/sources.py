@@ -28,10 +28,14 @@ SCHEMA_SCALE = 0.02
 
 def demo_credentials() -> tuple[Secrets, dict[str, dict[str, str]]]:
     """Fresh credentials for one demo run: (the gateway's secrets by credentials name, the
-    services' keyword arguments by system). Nothing to keep, nothing in git."""
-    api_key, client_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    gateway = {"crm": {"api_key": api_key}, "usage": {"client_secret": client_secret}}
-    services = {"crm": {"api_key": api_key}, "usage": {"client_secret": client_secret}}
+    services' keyword arguments by system). Nothing to keep, nothing in git. The POS key is
+    for other clients of its HTTP routes: the gateway reads the POS database itself."""
+    keys = {name: secrets.token_urlsafe(24) for name in ("crm", "hr", "ap", "pos")}
+    client_secret = secrets.token_urlsafe(24)
+    gateway = {name: {"api_key": keys[name]} for name in ("crm", "hr", "ap")}
+    gateway["usage"] = {"client_secret": client_secret}
+    services = {name: {"api_key": key} for name, key in keys.items()}
+    services["usage"] = {"client_secret": client_secret}
     return gateway, services
 
 
@@ -82,7 +86,8 @@ async def schema_catalog(config: Path = DEMO_SOURCES_FILE, *, credentials: Secre
     asked for its SDL in process. Nothing else connects until a query needs it."""
     if credentials is None:
         credentials, _ = demo_credentials()
-    hr = httpx.ASGITransport(app=create_hr_app(generate_world(scale=SCHEMA_SCALE)))
+    hr_app = create_hr_app(generate_world(scale=SCHEMA_SCALE), **credentials["hr"])
+    hr = httpx.ASGITransport(app=hr_app)
     transports: Mapping[str, httpx.AsyncBaseTransport] = {"hr": hr}
     return await open_catalog(config, secrets=credentials, transports=transports)
 

@@ -369,6 +369,25 @@ async def test_discovery_uses_sources_graphql_when_no_discover_is_given(fake_kin
 HR = '[systems.hr]\nshared = true\nkind = "graphql"\nurl = "http://127.0.0.1:8103/graphql"\n'
 
 
+async def test_a_subgraph_with_credentials_is_asked_for_its_sdl_with_them(fake_kinds):
+    seen = []
+
+    async def discover(system, url, *, transport=None, url_templates=None, headers=None):
+        seen.append(headers)
+        return [EMPLOYEE]
+
+    config = parse_sources_config(
+        HR + 'auth = "api_key"\napi_key_header = "X-HR-Key"\ncredentials = "hr"\n',
+        "sources.toml", registry=fake_kinds,
+    )
+    await build_sources(config, secrets={"hr": {"api_key": "k"}}, discover=discover, registry=fake_kinds)
+    assert seen == [{"X-HR-Key": "k"}]
+
+    with pytest.raises(SourceConfigError) as caught:
+        await build_sources(config, secrets={"hr": {}}, discover=discover, registry=fake_kinds)
+    assert "needs the secret 'api_key'" in str(caught.value)
+
+
 async def test_an_unreadable_subgraph_sdl_stops_the_start(fake_kinds):
     async def refused(system, url, **_):
         raise SourceUnavailable(system, "connection refused")

@@ -49,7 +49,10 @@ from sources.demo.services import (
 SEED, SCALE = 7, 0.2
 CRM_KEY = "crm-test-key"
 USAGE_CLIENT = ("ledgergate", "usage-test-secret")
-SECRETS = {"crm": {"api_key": CRM_KEY}, "usage": {"client_secret": USAGE_CLIENT[1]}}
+KEYS = {CRM: CRM_KEY, POS: "pos-test-key", HR: "hr-test-key", AP: "ap-test-key"}
+SECRETS = {name: {"api_key": key} for name, key in KEYS.items()} | {
+    USAGE: {"client_secret": USAGE_CLIENT[1]}
+}
 MONEY = re.compile(r"-?\d+\.\d{2}")
 
 
@@ -83,9 +86,9 @@ async def clients(world):
     found = {
         CRM: crm,
         USAGE: usage,
-        AP: _asgi(create_ap_app(world)),
-        POS: _asgi(create_pos_app(world)),
-        HR: _asgi(create_hr_app(world)),
+        AP: _asgi(create_ap_app(world, api_key=KEYS[AP]), **{"X-API-Key": KEYS[AP]}),
+        POS: _asgi(create_pos_app(world, api_key=KEYS[POS]), **{"X-API-Key": KEYS[POS]}),
+        HR: _asgi(create_hr_app(world, api_key=KEYS[HR]), **{"X-API-Key": KEYS[HR]}),
     }
     yield found
     for client in found.values():
@@ -252,7 +255,7 @@ async def test_crm_answers_a_client_with_its_key(world):
 async def test_usage_data_needs_a_bearer_token(world):
     record = world.usage_records[0].id
     async with _asgi(create_usage_app(world, client_secret=USAGE_CLIENT[1])) as client:
-        anonymous = await client.get(f"/usage/usage-records/{record}")
+        anonymous = await client.get(f"/usage/usage-records?ids={record}")
         assert anonymous.status_code == 401
         assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
         forged = await client.get(
@@ -326,7 +329,7 @@ async def test_authlibs_client_credentials_flow_works_against_usage(world):
         assert response.json()["gbUsed"] == str(record.gb_used)
 
 
-async def test_ap_is_open_by_default_and_can_require_a_key(world):
+async def test_ap_requires_its_api_key(world):
     bill = world.bills[0].id
     async with _asgi(create_ap_app(world, api_key="ap-key")) as client:
         assert (await client.get(f"/ap/bills/{bill}")).status_code == 401
@@ -580,17 +583,22 @@ async def test_all_five_systems_serve_over_loopback(tmp_path, world):
             assert [u["gbUsed"] for u in response.json()] == [str(usage.gb_used)]
 
             bill = world.bills[0]
-            response = await http.get(f"{sources.url(AP)}/ap/bills/{bill.id}")
+            response = await http.get(
+                f"{sources.url(AP)}/ap/bills/{bill.id}", headers={"X-API-Key": KEYS[AP]}
+            )
             assert len(response.json()["lines"]) == len(bill.lines)
 
             receipt = world.receipts[-1]
-            response = await http.get(f"{sources.url(POS)}/pos/receipts/{receipt.id}")
+            response = await http.get(
+                f"{sources.url(POS)}/pos/receipts/{receipt.id}", headers={"X-API-Key": KEYS[POS]}
+            )
             assert Decimal(response.json()["total"]) == Decimal(receipt.total_minor) / 100
             assert sources.pos_database_url == f"sqlite:///{tmp_path / 'pos.db'}"
             assert receipt.id in _receipts_table(tmp_path / "pos.db")
 
             response = await http.post(
                 f"{sources.url(HR)}/graphql",
+                headers={"X-API-Key": KEYS[HR]},
                 json={
                     "query": "query($r: [_Any!]!) { _entities(representations: $r)"
                     " { ... on Employee { id name } } }",

@@ -30,6 +30,8 @@ from .apps.loopback import closed_port, serving
 
 SEED, SCALE = 7, 0.2
 HR_URL = "http://hr.test/graphql"
+HR_KEY = "hr-test-key"
+HR_HEADERS = {"X-API-Key": HR_KEY}
 QUERY_HEAD = "query($representations: [_Any!]!) { _entities(representations: $representations) "
 HR_ENTITIES = ["Department", "Employee", "Hire", "Location", "PayrollRun", "Termination"]
 
@@ -73,17 +75,20 @@ def asgi(app) -> httpx.ASGITransport:
 
 @pytest.fixture
 def hr(world) -> Recorder:
-    return Recorder(create_hr_app(world))
+    return Recorder(create_hr_app(world, api_key=HR_KEY))
 
 
 @pytest.fixture(scope="module")
 async def hr_types(world) -> dict[str, RecordType]:
-    found = await discover_record_types("hr", HR_URL, transport=asgi(create_hr_app(world)))
+    found = await discover_record_types(
+        "hr", HR_URL, transport=asgi(create_hr_app(world, api_key=HR_KEY)), headers=HR_HEADERS
+    )
     return {t.name: t for t in found}
 
 
 def source(transport, record_types, url=HR_URL, **options) -> GraphQLSource:
-    return GraphQLSource("hr", {"url": url, **options}, record_types, {}, transport=transport)
+    options = {"url": url, "auth": "api_key", **options}
+    return GraphQLSource("hr", options, record_types, {"api_key": HR_KEY}, transport=transport)
 
 
 def money(minor: int) -> Decimal:
@@ -94,7 +99,7 @@ def money(minor: int) -> Decimal:
 
 
 async def test_discovery_finds_every_hr_entity_and_nothing_else(hr):
-    found = await discover_record_types("hr", HR_URL, transport=asgi(hr))
+    found = await discover_record_types("hr", HR_URL, transport=asgi(hr), headers=HR_HEADERS)
 
     assert [t.name for t in found] == HR_ENTITIES  # no Payslip (no @key), no Query, no _Service
     assert [t.graphql_name for t in found] == [f"Hr{name}" for name in HR_ENTITIES]
@@ -137,7 +142,8 @@ async def test_discovery_applies_url_templates(world):
         "PayrollRun": "http://127.0.0.1:8103/hr/payroll-runs/{id}",
     }
     found = await discover_record_types(
-        "hr", HR_URL, transport=asgi(create_hr_app(world)), url_templates=templates
+        "hr", HR_URL, transport=asgi(create_hr_app(world, api_key=HR_KEY)),
+        url_templates=templates, headers=HR_HEADERS,
     )
     by_name = {t.name: t for t in found}
 
@@ -153,8 +159,9 @@ async def test_a_url_template_for_a_non_entity_is_refused(world):
         await discover_record_types(
             "hr",
             HR_URL,
-            transport=asgi(create_hr_app(world)),
+            transport=asgi(create_hr_app(world, api_key=HR_KEY)),
             url_templates={"Payslip": "http://x/{id}", "Employee": "http://x/e/{id}"},
+            headers=HR_HEADERS,
         )
     assert str(caught.value) == (
         "url_templates names Payslip, not an entity of the subgraph "
@@ -163,8 +170,8 @@ async def test_a_url_template_for_a_non_entity_is_refused(world):
 
 
 async def test_discovery_over_a_loopback_port(world):
-    async with serving(create_hr_app(world)) as base:
-        found = await discover_record_types("hr", f"{base}/graphql")
+    async with serving(create_hr_app(world, api_key=HR_KEY)) as base:
+        found = await discover_record_types("hr", f"{base}/graphql", headers=HR_HEADERS)
 
     assert [t.name for t in found] == HR_ENTITIES
 
@@ -483,7 +490,7 @@ async def test_another_entity_type_in_the_same_subgraph(world, hr, hr_types):
 
 
 async def test_fetch_over_a_loopback_port(world, hr_types):
-    recorder = Recorder(create_hr_app(world))
+    recorder = Recorder(create_hr_app(world, api_key=HR_KEY))
     ids = tuple(e.id for e in world.employees[:3]) + ("EMP-0000",)
     async with serving(recorder) as base:
         hr_source = source(None, hr_types.values(), url=f"{base}/graphql")
@@ -867,7 +874,8 @@ async def test_post_query_returns_data_and_errors():
         ({"url": "http:///graphql"}, "url must be an http(s) URL, got 'http:///graphql'"),
         (
             {"url": HR_URL, "api_key": "x", "base_url": "y"},
-            "unknown option(s) ['api_key', 'base_url'] for a graphql system; known: http_timeout, url",
+            "unknown option(s) ['api_key', 'base_url'] for a graphql system; known: api_key_header, "
+            "auth, http_timeout, url",
         ),
         ({"url": HR_URL, "http_timeout": 0}, "http_timeout must be a positive number of seconds, got 0"),
         ({"url": HR_URL, "http_timeout": -1.5}, "http_timeout must be a positive number of seconds, got -1.5"),
@@ -925,3 +933,53 @@ def test_good_options_are_kept():
     assert good.url == "https://hr.test/graphql"
     assert good.record_types == (EMPLOYEE,)
     assert good.client.timeout == httpx.Timeout(2.0)
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+async def test_the_key_goes_on_discovery_and_every_fetch(world, hr_types):
+    recorder = Recorder(create_hr_app(world, api_key=HR_KEY))
+    seen: list[str | None] = []
+
+    async def keys(scope, receive, send):
+        seen.append(dict(scope["headers"]).get(b"x-api-key", b"").decode() or None)
+        await recorder(scope, receive, send)
+
+    await discover_record_types("hr", HR_URL, transport=asgi(keys), headers=HR_HEADERS)
+    hr_source = source(asgi(keys), hr_types.values())
+    result = await hr_source.fetch(FetchRequest(hr_types["Employee"], ("EMP-0001",), ("annualSalary",)))
+    await hr_source.aclose()
+    assert seen == [HR_KEY, HR_KEY]
+    assert result.records["EMP-0001"]["annualSalary"] is not None
+
+
+async def test_the_demo_subgraph_refuses_a_wrong_key_and_the_error_does_not_show_it(world, hr_types):
+    app = create_hr_app(world, api_key=HR_KEY)
+    with pytest.raises(SourceUnavailable) as refused:
+        await discover_record_types("hr", HR_URL, transport=asgi(app))
+    assert str(refused.value) == "hr: POST /graphql answered HTTP 401: the system refused our credentials"
+
+    wrong = GraphQLSource(
+        "hr", {"url": HR_URL, "auth": "api_key"}, list(hr_types.values()),
+        {"api_key": "not-the-key"}, transport=asgi(app),
+    )
+    with pytest.raises(SourceUnavailable) as caught:
+        await wrong.fetch(FetchRequest(hr_types["Employee"], ("EMP-0001",), ("name",)))
+    await wrong.aclose()
+    assert "refused our credentials" in str(caught.value) and "not-the-key" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "secrets", "problem"),
+    [
+        ({"auth": "basic"}, {"api_key": "k"}, "auth must be one of api_key, got 'basic'"),
+        ({"auth": "api_key"}, {}, "auth = 'api_key' needs the secret 'api_key' in the system's credentials"),
+        ({"auth": "api_key", "api_key_header": "X Key"}, {"api_key": "k"},
+         "api_key_header must be an HTTP header name, got 'X Key'"),
+    ],
+)
+def test_bad_credentials_options_are_refused(options, secrets, problem):
+    with pytest.raises(ValueError) as caught:
+        GraphQLSource("hr", {"url": HR_URL, **options}, [EMPLOYEE], secrets)
+    assert str(caught.value) == problem

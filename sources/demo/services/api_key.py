@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import hmac
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from .routes import error
+from starlette.datastructures import Headers
 
 
-class ApiKeyMiddleware:
-    """Answers 401 to every HTTP request whose `header` does not carry `key`."""
+class ApiKey:
+    """The machine credentials of a system whose clients send `key` in `header`
+    (`sign_in.MachineCredentials`)."""
 
-    def __init__(self, app: ASGIApp, *, key: str, header: str = "X-API-Key"):
-        self.app = app
+    def __init__(self, key: str, header: str = "X-API-Key"):
+        if not key:
+            raise ValueError("an API key must not be empty")
         self.key = key.encode()
         self.header = header
-        self._name = header.lower().encode("latin-1")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            given = dict(scope["headers"]).get(self._name, b"")
-            if not hmac.compare_digest(given, self.key):
-                response = error(401, "unauthorized", f"missing or wrong {self.header} header")
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    def accepts(self, headers: Headers) -> bool:
+        return hmac.compare_digest(headers.get(self.header, "").encode("latin-1"), self.key)
+
+    def challenge(self, headers: Headers) -> None:
+        return None  # no standard scheme names an API key header

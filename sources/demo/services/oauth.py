@@ -4,7 +4,8 @@
 HTTP Basic (``client_secret_basic``, authlib's default) or by ``client_id`` and
 ``client_secret`` in the form (``client_secret_post``) answers
 ``{"access_token": ..., "token_type": "Bearer", "expires_in": seconds}``.
-`BearerTokenMiddleware` then requires ``Authorization: Bearer <token>`` on every other path.
+`BearerToken` is then what ``Authorization: Bearer <token>`` must carry on every other path
+(`sign_in.SignInMiddleware`).
 Tokens live in memory: they are lost on restart, as a demo's should be.
 """
 
@@ -18,11 +19,11 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote_plus
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .routes import JSONResponse, error
+from .routes import JSONResponse
 
 TOKEN_PATH = "/oauth/token"
 
@@ -100,28 +101,19 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(client_secret)
 
 
-class BearerTokenMiddleware:
-    """Answers 401 to HTTP requests without a valid bearer token, except on the token path."""
+class BearerToken:
+    """The machine credentials of a system whose clients send a token of `credentials`
+    (`sign_in.MachineCredentials`)."""
 
-    def __init__(self, app: ASGIApp, *, credentials: ClientCredentials, realm: str = "demo"):
-        self.app = app
+    def __init__(self, credentials: ClientCredentials, *, realm: str = "demo"):
         self.credentials = credentials
         self.realm = realm
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] != TOKEN_PATH:
-            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not self.credentials.valid(token.strip()):
-                challenge = f'Bearer realm="{self.realm}"'
-                if header:
-                    challenge += ', error="invalid_token"'
-                response = error(
-                    401,
-                    "unauthorized",
-                    "a valid bearer token is required (POST /oauth/token)",
-                    headers={"WWW-Authenticate": challenge},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    def accepts(self, headers: Headers) -> bool:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and self.credentials.valid(token.strip())
+
+    def challenge(self, headers: Headers) -> str:
+        scheme, _, _ = headers.get("authorization", "").partition(" ")
+        invalid = ', error="invalid_token"' if scheme.lower() == "bearer" else ""
+        return f'Bearer realm="{self.realm}"{invalid}'

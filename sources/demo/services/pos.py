@@ -4,23 +4,28 @@
 ``receipt_lines``) with SQLAlchemy Core inserts, to any SQLAlchemy URL or a SQLite file path.
 
 `create_pos_app` serves the same records read-only over HTTP at the deep links the ledger
-carries: ``/pos/receipts/{id}`` and ``/pos/items/{id}`` (plus ``?ids=`` batches).
+carries: ``/pos/receipts/{id}`` and ``/pos/items/{id}`` (plus ``?ids=`` batches), to clients
+with its ``X-API-Key`` and, on a deep link, to a person signed in (`sign_in`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette
 
 from ..records import POS, DemoRecords, PosItem, Receipt, ReceiptLine
+from .api_key import ApiKey
 from .encoding import money
+from .people import DemoPerson
 from .pos_tables import ItemRow, PosBase, ReceiptLineRow, ReceiptRow
 from .routes import Collection, collection_routes
+from .sign_in import signed_in_app
 
 CHUNK = 5000
 
@@ -135,5 +140,10 @@ def pos_collections(records: DemoRecords) -> list[Collection]:
     ]
 
 
-def create_pos_app(records: DemoRecords) -> Starlette:
-    return Starlette(routes=collection_routes(pos_collections(records)))
+def create_pos_app(
+    records: DemoRecords, *, api_key: str, people: Iterable[DemoPerson] = ()
+) -> Starlette:
+    collections = pos_collections(records)
+    return signed_in_app(
+        POS, collection_routes(collections), collections, machine=ApiKey(api_key), people=people
+    )

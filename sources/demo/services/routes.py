@@ -2,7 +2,9 @@
 
 For each record type, under the path of its deep link (`records.RECORD_PATHS`):
 
-- ``GET /<system>/<path>/{id}``: the record as JSON, or 404 ``{"error": "not_found"}``;
+- ``GET /<system>/<path>/{id}``: the record as JSON, or 404 ``{"error": "not_found"}``; the
+  deep link. A browser (``Accept: text/html``) gets it as a page (`record_page`); a person
+  signed in (`people`) sees the `compensation` fields only if their role sees pay;
 - ``GET /<system>/<path>?ids=A,B``: the records with those ids as a JSON list, in the order
   asked, unknown ids left out (a batch endpoint for connectors);
 - ``POST /<system>/<path>`` with ``{"ids": [...]}``: the same batch, for id lists too long
@@ -26,6 +28,8 @@ from starlette.routing import Route
 
 from ..records import RECORD_PATHS, SourceRecord
 from .encoding import record_json
+from .people import PERSON_KEY, DemoPerson
+from .record_page import record_page, wants_html
 
 MAX_BATCH = 1000
 DEFAULT_PAGE = 100
@@ -44,11 +48,23 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
 
 
 class Collection:
-    """The records of one (system, record type), by id, with their JSON encoded once."""
+    """The records of one (system, record type), by id, with their JSON encoded once.
 
-    def __init__(self, system: str, record_type: str, records: Iterable[SourceRecord]):
+    `compensation`: JSON keys (pay) left out for a signed-in person whose role does not see
+    pay; machine clients get every key (the gateway decides who may read what).
+    """
+
+    def __init__(
+        self,
+        system: str,
+        record_type: str,
+        records: Iterable[SourceRecord],
+        *,
+        compensation: Iterable[str] = (),
+    ):
         self.system = system
         self.record_type = record_type
+        self.compensation = frozenset(compensation)
         self.path = f"/{system}/{RECORD_PATHS[(system, record_type)]}"
         self.by_id: dict[str, SourceRecord] = {r.id: r for r in records}
         self._json: dict[str, dict[str, Any]] = {}
@@ -83,6 +99,12 @@ class Collection:
         found = self.json(record_id)
         if found is None:
             return error(404, "not_found", f"no {self.record_type} {record_id!r}")
+        person: DemoPerson | None = request.scope.get(PERSON_KEY)
+        if person is not None and not person.sees_compensation:
+            found = {key: value for key, value in found.items() if key not in self.compensation}
+        if wants_html(request):
+            who = person.user if person is not None else "the system's API client"
+            return record_page(self.system, self.record_type, found, who)
         return JSONResponse(found)
 
     async def _many(self, request: Request) -> Response:

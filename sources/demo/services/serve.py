@@ -18,6 +18,7 @@ from ..records import DEMO_HOST, POS, SYSTEM_PORTS, DemoRecords
 from .ap import create_ap_app
 from .crm import create_crm_app
 from .hr import create_hr_app
+from .people import DemoPerson, demo_people
 from .pos import build_pos_database, create_pos_app
 from .usage import create_usage_app
 
@@ -30,9 +31,15 @@ SERVICES: dict[str, ServiceFactory] = {
     "usage": create_usage_app,
     "ap": create_ap_app,
 }
-"""System name → factory ``(records, **secrets) -> ASGI app``."""
+"""System name → factory ``(records, *, people, **secrets) -> ASGI app``."""
 
-CREDENTIALS: dict[str, tuple[str, ...]] = {"crm": ("api_key",), "usage": ("client_secret",)}
+CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "crm": ("api_key",),
+    "pos": ("api_key",),
+    "hr": ("api_key",),
+    "usage": ("client_secret",),
+    "ap": ("api_key",),
+}
 """The secrets each system's factory needs: never defaulted, so none is in the code."""
 
 
@@ -61,6 +68,8 @@ class RunningSource:
     url: str
     server: uvicorn.Server
     task: asyncio.Task
+    people: tuple[DemoPerson, ...] = ()
+    """Who may sign in to its deep links (`DemoPerson.line` says how)."""
 
 
 @dataclass
@@ -145,12 +154,15 @@ async def serve_demo_sources(
     ports: Mapping[str, int] = SYSTEM_PORTS,
     pos_db_path: str | os.PathLike[str] = DEFAULT_POS_DB,
     secrets: Mapping[str, Mapping[str, str]] | None = None,
+    people: Mapping[str, tuple[DemoPerson, ...]] | None = None,
 ) -> DemoSources:
     """Build the POS database and start the five systems in the running event loop.
 
     `ports` maps each system to its port (0 picks a free one; see `DemoSources.url`);
     `pos_db_path` is a file path or SQLAlchemy URL; `secrets` maps a system to keyword
-    arguments of its factory (``{"crm": {"api_key": ...}, "usage": {"client_secret": ...}}``).
+    arguments of its factory (``{"crm": {"api_key": ...}, "usage": {"client_secret": ...}}``);
+    `people` maps a system to who may sign in to its deep links (default: `demo_people`, with
+    fresh passwords, on `RunningSource.people`).
     Returns once every server accepts connections; raises `OSError` if a port is taken (after
     stopping whatever had started).
     """
@@ -162,9 +174,10 @@ async def serve_demo_sources(
     running.pos_database_url = await asyncio.to_thread(build_pos_database, pos_db_path, records)
     try:
         for name, factory in SERVICES.items():
+            who = tuple(people[name]) if people and name in people else demo_people(name)
             sock = _bind(host, ports.get(name, SYSTEM_PORTS[name]))
             config = uvicorn.Config(
-                factory(records, **secrets.get(name, {})),
+                factory(records, people=who, **secrets.get(name, {})),
                 log_config=None,
                 access_log=False,
                 h11_max_incomplete_event_size=MAX_REQUEST_HEAD,
@@ -173,7 +186,7 @@ async def serve_demo_sources(
             server = _EmbeddedServer(config)
             task = asyncio.create_task(server.serve(sockets=[sock]), name=f"demo-source-{name}")
             url = _url(host, sock.getsockname()[1])
-            running.sources[name] = RunningSource(name, url, server, task)
+            running.sources[name] = RunningSource(name, url, server, task, who)
         await _started(running)
     except BaseException:
         await running.stop()
@@ -208,7 +221,7 @@ def run_demo_source(
 
     The records come from `generate_world(seed, scale)`, the same ids the demo ledger links
     to when built with the same seed and scale. ``pos`` also (re)builds its database at
-    `pos_db_path` first.
+    `pos_db_path` first. Its people get fresh passwords, printed before it starts.
     """
     if name not in SERVICES:
         raise ValueError(f"unknown demo source {name!r}; choose from {', '.join(SERVICES)}")
@@ -218,8 +231,10 @@ def run_demo_source(
     if name == POS:
         url = build_pos_database(pos_db_path, records)
         print(f"pos database: {url}", flush=True)
+    people = demo_people(name)
+    print("\n".join(person.line(name) for person in people), flush=True)
     config = uvicorn.Config(
-        SERVICES[name](records, **secrets),
+        SERVICES[name](records, people=people, **secrets),
         host=host,
         port=port,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD,

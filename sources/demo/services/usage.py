@@ -2,18 +2,22 @@
 
 ``/usage/usage-records`` with ``?ids=`` batches, ``/{id}``, and listing by customer and day
 (``?customerId=CUST-0007&day=2026-03-14``). Data routes need a bearer token from
-``POST /oauth/token`` (OAuth2 client credentials, see `oauth`).
+``POST /oauth/token`` (OAuth2 client credentials, see `oauth`), or, on a deep link, a
+person's sign-in (`sign_in`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from ..records import USAGE, DemoRecords
-from .oauth import TOKEN_PATH, BearerTokenMiddleware, ClientCredentials
+from .oauth import TOKEN_PATH, BearerToken, ClientCredentials
+from .people import DemoPerson
 from .routes import Collection, collection_routes
+from .sign_in import signed_in_app
 
 DEFAULT_CLIENT_ID = "ledgergate"
 
@@ -28,11 +32,16 @@ def create_usage_app(
     client_id: str = DEFAULT_CLIENT_ID,
     client_secret: str,
     token_ttl: int = 3600,
+    people: Iterable[DemoPerson] = (),
 ) -> Starlette:
     credentials = ClientCredentials(client_id, client_secret, ttl=token_ttl)
+    collections = usage_collections(records)
     routes = [Route(TOKEN_PATH, credentials.token_endpoint, methods=["POST"])]
-    routes += collection_routes(usage_collections(records))
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(BearerTokenMiddleware, credentials=credentials, realm=USAGE)],
+    return signed_in_app(
+        USAGE,
+        routes + collection_routes(collections),
+        collections,
+        machine=BearerToken(credentials, realm=USAGE),
+        people=people,
+        open_paths=[TOKEN_PATH],  # the token endpoint authenticates the client itself
     )
