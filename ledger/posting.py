@@ -332,7 +332,7 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
 async def post_entries(
     session: AsyncSession, postings: Sequence[Posting], *,
     before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
-    found: Sequence[Sequence[Violation]] = (),
+    found: Sequence[Sequence[Violation] | Exception] = (),
 ) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
@@ -341,9 +341,10 @@ async def post_entries(
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
     `before_commit(session, ids)` runs in the same transaction, before it commits.
-    An entry of more than `max_lines` lines is refused. `found[i]` are violations of
-    posting i the caller found beforehand (its source links, say): reported with the
-    ledger's own, unless the posting replays a key.
+    An entry of more than `max_lines` lines is refused. `found[i]` is what the caller found
+    of posting i beforehand (its source links, say): violations, reported with the ledger's
+    own, or an error that stops it (a source that could not answer); either way ignored when
+    the posting replays a key, so a retry of a posted request gets its entry back.
     """
     entity = await lock_entity(session)
     hashes: list[str | None] = [None] * len(postings)
@@ -369,7 +370,9 @@ async def post_entries(
         violations = []
         for index, posting, ref in zip(fresh, todo, refs):
             prefix = f"entries[{index}]." if len(postings) > 1 else ""
-            known = list(found[index]) if index < len(found) else []
+            known = found[index] if index < len(found) else ()
+            if isinstance(known, Exception):
+                raise known
             violations += [
                 Violation(prefix + v.path, v.message)
                 for v in [*validate_entry(posting.draft, ref), *known]
@@ -390,7 +393,7 @@ async def post_entries(
 async def post_entry(
     session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
     client: str = "", before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
-    found: Sequence[Violation] = (),
+    found: Sequence[Violation] | Exception = (),
 ) -> int:
     return (
         await post_entries(

@@ -19,7 +19,7 @@ from ledger import audit, model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
 from ledger.errors import InvalidEntry
 
-from ..errors import INTERNAL, error_code
+from ..errors import INTERNAL, CodedError, error_code
 from ..scopes import POST
 from ..sources.links import link_violations, unverified_links
 from .dataloaders import EntryByIdLoader
@@ -188,9 +188,12 @@ class LedgerMutations:
         async def write(before_commit) -> int:
             draft = input.to_draft()
             catalog = info.context.sources
-            found = link_violations(catalog, draft) or await unverified_links(
-                catalog, draft, info.context.entity.code
-            )
+            try:
+                found = link_violations(catalog, draft) or await unverified_links(
+                    catalog, draft, info.context.entity.code
+                )
+            except CodedError as error:  # a source that cannot answer: fatal unless a replay
+                found = error
             async with info.context.session() as session:
                 return await posting.post_entry(
                     session, draft, idempotency_key,

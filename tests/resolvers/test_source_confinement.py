@@ -188,3 +188,21 @@ async def test_an_unreachable_system_refuses_the_posting(verifying, systems, wor
     [error] = result["errors"]
     assert error["extensions"]["code"] == "SOURCE_UNAVAILABLE"
     assert await counts(world.db, world.acme) == (0, 0, 0, 0)
+
+
+async def test_a_retry_of_a_posted_entry_gets_it_back_while_the_system_is_down(verifying, systems, world):
+    """The check is for new postings: a client retrying a posting that went through (its
+    answer was lost) must get its entry back, not SOURCE_UNAVAILABLE."""
+    from sources.errors import SourceUnavailable
+    from tests.support import counts
+
+    posted = await verifying(POST, {"input": _linked("E-1"), "key": "retry"})
+    number = posted["data"]["postJournalEntry"]["entry"]["number"]
+
+    def down(_request):
+        raise SourceUnavailable("hr", "connection refused")
+
+    systems["hr"].handler = down
+    again = await verifying(POST, {"input": _linked("E-1"), "key": "retry"})
+    assert again["data"]["postJournalEntry"]["entry"]["number"] == number
+    assert (await counts(world.db, world.acme))[0] == 1
