@@ -1,6 +1,7 @@
 """What a caller asks to post, before it is validated: immutable, plain values."""
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -44,6 +45,14 @@ class EntryDraft:
     source: SourceRef | None = None
     # Set only by `reverse_entry`: the id of the entry being reversed.
     reverses_id: int | None = field(default=None, compare=False)
+
+    def links(self) -> Iterator[tuple[str, SourceRef]]:
+        """Every source link with its path in the input: the entry's, then each line's."""
+        if self.source is not None:
+            yield "source", self.source
+        for i, line in enumerate(self.lines):
+            for j, ref in enumerate(line.sources):
+                yield f"lines[{i}].sources[{j}]", ref
 
 
 def request_document(draft: EntryDraft) -> dict:

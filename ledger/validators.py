@@ -207,15 +207,13 @@ def is_web_url(url: str) -> bool:
 
 
 def check_sources_and_text(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
-    if draft.source is not None:
-        yield from _check_source("source", draft.source)
+    for path, ref in draft.links():
+        yield from _check_source(path, ref)
     if draft.description is not None and len(draft.description) > MAX_TEXT:
         yield Violation("description", f"longer than {MAX_TEXT} characters")
     for i, line in enumerate(draft.lines):
         if line.memo is not None and len(line.memo) > MAX_TEXT:
             yield Violation(f"lines[{i}].memo", f"longer than {MAX_TEXT} characters")
-        for j, ref in enumerate(line.sources):
-            yield from _check_source(f"lines[{i}].sources[{j}]", ref)
 
 
 VALIDATORS: list[Validator] = [

@@ -7,9 +7,8 @@ the entity's write lock); the violations join the ledger's own in one BAD_USER_I
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-from ledger.drafts import EntryDraft, SourceRef
+from ledger.drafts import EntryDraft
 from ledger.errors import Violation
 
 from ..errors import NOT_FOUND, CodedError
@@ -17,18 +16,9 @@ from .catalog import SourceCatalog
 from .dataloaders import SourceRecordLoader
 
 
-def draft_links(draft: EntryDraft) -> Iterator[tuple[str, SourceRef]]:
-    """Every link of an entry with its path in the input: the entry's, then each line's."""
-    if draft.source is not None:
-        yield "source", draft.source
-    for i, line in enumerate(draft.lines):
-        for j, ref in enumerate(line.sources):
-            yield f"lines[{i}].sources[{j}]", ref
-
-
 def link_violations(catalog: SourceCatalog, draft: EntryDraft) -> list[Violation]:
     violations = []
-    for path, ref in draft_links(draft):
+    for path, ref in draft.links():
         if ref.system not in catalog.sources:
             violations.append(Violation(f"{path}.system", f"no source system {ref.system!r} is configured"))
         elif (ref.system, ref.record_type) not in catalog.record_types:
@@ -45,12 +35,11 @@ async def unverified_links(
     """Links to record types with `verify_links` whose record is not there for
     `entity_code`: missing, or another entity's (the same words for both, as everywhere).
 
-    One fetch per record type, whatever the number of links: the request's loader batches
-    them. A system that cannot answer raises its coded error (SOURCE_UNAVAILABLE,
+    One fetch per record type, whatever the number of links: one loader batches them. A system that cannot answer raises its coded error (SOURCE_UNAVAILABLE,
     SOURCE_TIMEOUT): nothing is posted on a guess.
     """
     wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for path, ref in draft_links(draft):
+    for path, ref in draft.links():
         spec = catalog.record_types.get((ref.system, ref.record_type))
         if spec is not None and spec.verify_links:
             wanted.setdefault((ref.system, ref.record_type), []).append((path, ref.record_id))
@@ -64,9 +53,7 @@ async def unverified_links(
         for path, record_id in links:
             answer = found[record_id]
             if isinstance(answer, CodedError) and answer.extensions["code"] == NOT_FOUND:
-                violations.append(Violation(
-                    f"{path}.recordId", f"{system}/{record_type}/{record_id} does not exist in {system}"
-                ))
+                violations.append(Violation(f"{path}.recordId", str(answer)))
             elif isinstance(answer, Exception):
                 raise answer
     return violations
