@@ -12,7 +12,7 @@ the entity's head. It does not re-read the entries before the checkpoint: tamper
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,8 +93,13 @@ async def _advance(session: AsyncSession, checkpoint, seq: int, hash_: str) -> N
     if checkpoint is None:
         session.add(VerificationCheckpoint(entity_id=session.info[ENTITY_KEY], seq=seq, hash=hash_, verified_at=now))
     else:
-        checkpoint = await session.merge(checkpoint)
-        checkpoint.seq, checkpoint.hash, checkpoint.verified_at = seq, hash_, now
+        # Only forward: a slower verification that walked fewer entries leaves a later
+        # checkpoint where it is.
+        await session.execute(
+            update(VerificationCheckpoint)
+            .where(VerificationCheckpoint.seq <= seq)
+            .values(seq=seq, hash=hash_, verified_at=now)
+        )
     try:
         await session.commit()
     except IntegrityError:  # a concurrent verification made the checkpoint first: it holds
