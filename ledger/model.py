@@ -58,6 +58,38 @@ class DimensionKind(str, enum.Enum):
     CLASS = "CLASS"
 
 
+class NormalBalance(str, enum.Enum):
+    """The side an account's balance normally sits on (a statement shows it positive)."""
+
+    DEBIT = "DEBIT"
+    CREDIT = "CREDIT"
+
+
+class Aggregation(str, enum.Enum):
+    """How a statistical account adds up over time.
+
+    FLOW: a period's value is the sum of its quantities (GB used, rooms sold).
+    STOCK: each quantity is a level (headcount); a period's value is the latest level.
+    """
+
+    FLOW = "FLOW"
+    STOCK = "STOCK"
+
+
+# Balance-sheet accounts carry their balance forward; income-statement accounts start each
+# fiscal year at zero (the year-end close moves their result into retained earnings).
+BALANCE_SHEET_TYPES = frozenset({AccountType.ASSET, AccountType.LIABILITY, AccountType.EQUITY})
+INCOME_STATEMENT_TYPES = frozenset({AccountType.REVENUE, AccountType.EXPENSE})
+DEFAULT_NORMAL_BALANCE = {
+    AccountType.ASSET: NormalBalance.DEBIT,
+    AccountType.EXPENSE: NormalBalance.DEBIT,
+    AccountType.STATISTICAL: NormalBalance.DEBIT,
+    AccountType.LIABILITY: NormalBalance.CREDIT,
+    AccountType.EQUITY: NormalBalance.CREDIT,
+    AccountType.REVENUE: NormalBalance.CREDIT,
+}
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -82,6 +114,13 @@ class Entity(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     base_currency: Mapped[str] = mapped_column(String(3))
+    # The month (1-12) a fiscal year starts in; a fiscal year is named by the calendar
+    # year it ends in (a year starting 2025-07 is fiscal 2026), as most ERPs do.
+    fiscal_year_start_month: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The equity account revenue and expense close into (`ledger.closing`), and where the
+    # reports put prior years' result that no year-end close has moved yet. No foreign key:
+    # accounts reference entities already.
+    retained_earnings_account_id: Mapped[int | None] = mapped_column(Id)
     head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
 
@@ -99,6 +138,25 @@ class Account(EntityScoped, Base):
     unit: Mapped[str | None] = mapped_column(String(32))
     quantity_scale: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    normal_balance: Mapped[str] = mapped_column(String(6), default="DEBIT", server_default="DEBIT")
+    # Statistical accounts only: `Aggregation` (FLOW or STOCK); None for money accounts.
+    aggregation: Mapped[str | None] = mapped_column(String(5))
+    # Where the account sits in the statements' reporting hierarchy (`AccountGroup`).
+    group_id: Mapped[int | None] = mapped_column(Id, ForeignKey("account_groups.id"))
+
+
+class AccountGroup(EntityScoped, Base):
+    """A heading of the statements ("Current assets", "Operating expenses"): groups nest
+    (`parent_id`), accounts belong to one (`Account.group_id`); `position` orders siblings."""
+
+    __tablename__ = "account_groups"
+    __table_args__ = (UniqueConstraint("entity_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(Id, ForeignKey("account_groups.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DimensionValue(EntityScoped, Base):
@@ -121,6 +179,45 @@ class Period(EntityScoped, Base):
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date] = mapped_column(Date)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The fiscal year the period belongs to (named by the calendar year it ends in).
+    fiscal_year: Mapped[int | None] = mapped_column(Integer)
+
+
+class YearEndClose(EntityScoped, Base):
+    """A fiscal year's close: the entry that moved its revenue and expense into retained
+    earnings, and, once the year was reopened, the entry that reversed it.
+
+    At most one close of a year is in force (`reversal_entry_id` null); `ledger.closing`
+    checks that under the entity's write lock.
+    """
+
+    __tablename__ = "year_end_closes"
+    __table_args__ = (Index("ix_year_end_closes_year", "entity_id", "fiscal_year"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
+    retained_earnings_account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    closed_at: Mapped[str] = mapped_column(String(32))
+    reversal_entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("journal_entries.id"))
+    reopened_at: Mapped[str | None] = mapped_column(String(32))
+
+
+class ExchangeRate(EntityScoped, Base):
+    """How many units of the entity's base currency one unit of `currency` was worth.
+
+    `rate` is exact decimal text (`ledger.money` grammar), never a float. `rate_type` is
+    SPOT for transaction rates; AVERAGE and CLOSING fit revaluation and consolidation later.
+    """
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (UniqueConstraint("entity_id", "currency", "rate_type", "rate_date"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate_type: Mapped[str] = mapped_column(String(16), default="SPOT", server_default="SPOT")
+    rate_date: Mapped[dt.date] = mapped_column(Date)
+    rate: Mapped[str] = mapped_column(String(40))
 
 
 class Journal(EntityScoped, Base):
@@ -221,6 +318,13 @@ class JournalLine(EntityScoped, Base):
     credit: Mapped[int] = mapped_column(BigInteger, default=0)
     quantity: Mapped[int | None] = mapped_column(BigInteger)
     memo: Mapped[str | None] = mapped_column(String(500))
+    # A line in a foreign (transaction) currency: its amount in that currency's minor units
+    # and the rate (exact decimal text) that gave `debit`/`credit` in the base currency.
+    # None on base-currency and statistical lines.
+    txn_currency: Mapped[str | None] = mapped_column(String(3))
+    txn_debit: Mapped[int | None] = mapped_column(BigInteger)
+    txn_credit: Mapped[int | None] = mapped_column(BigInteger)
+    rate: Mapped[str | None] = mapped_column(String(40))
     department_id: Mapped[int | None] = _dimension()
     location_id: Mapped[int | None] = _dimension()
     project_id: Mapped[int | None] = _dimension()

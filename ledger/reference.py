@@ -6,7 +6,6 @@ session, except `create_entity`, which creates the scope itself.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +14,19 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .errors import NotFound
-from .model import Account, AccountType, DimensionKind, DimensionValue, Entity, Journal, Period
+from .fiscal import monthly_periods
+from .model import (
+    DEFAULT_NORMAL_BALANCE,
+    Account,
+    AccountType,
+    Aggregation,
+    DimensionKind,
+    DimensionValue,
+    Entity,
+    Journal,
+    NormalBalance,
+    Period,
+)
 from .money import currency_scale
 from .tenancy import ALL_ENTITIES
 
@@ -28,12 +39,21 @@ class AccountSpec:
     unit: str | None = None
     quantity_scale: int = 0
     active: bool = True
+    # None: the type's usual side (`model.DEFAULT_NORMAL_BALANCE`).
+    normal_balance: NormalBalance | None = None
+    # Statistical accounts: FLOW (summed) unless STOCK (a level) is said.
+    aggregation: Aggregation | None = None
 
 
-async def create_entity(session: AsyncSession, code: str, name: str, base_currency: str) -> int:
+async def create_entity(
+    session: AsyncSession, code: str, name: str, base_currency: str, fiscal_year_start_month: int = 1
+) -> int:
     """Create a company; `session` may be unscoped (this is how scopes come to exist)."""
     currency_scale(base_currency)  # refuses unknown currencies
-    entity = Entity(code=code, name=name, base_currency=base_currency, head_seq=0)
+    entity = Entity(
+        code=code, name=name, base_currency=base_currency, head_seq=0,
+        fiscal_year_start_month=fiscal_year_start_month,
+    )
     session.add(entity)
     await session.flush()
     return entity.id
@@ -56,6 +76,10 @@ async def add_accounts(session: AsyncSession, specs: Iterable[AccountSpec]) -> N
             raise ValueError(f"account {spec.code}: statistical accounts, and only they, have a unit")
         if not 0 <= spec.quantity_scale <= 6 or (spec.quantity_scale and not statistical):
             raise ValueError(f"account {spec.code}: quantity_scale is 0-6, statistical accounts only")
+        if spec.aggregation is not None and not statistical:
+            raise ValueError(f"account {spec.code}: only statistical accounts aggregate as FLOW or STOCK")
+        aggregation = (spec.aggregation or Aggregation.FLOW).value if statistical else None
+        normal = spec.normal_balance or DEFAULT_NORMAL_BALANCE[spec.type]
         session.add(
             Account(
                 code=spec.code,
@@ -64,6 +88,8 @@ async def add_accounts(session: AsyncSession, specs: Iterable[AccountSpec]) -> N
                 unit=spec.unit,
                 quantity_scale=spec.quantity_scale,
                 active=spec.active,
+                normal_balance=normal.value,
+                aggregation=aggregation,
             )
         )
     await session.flush()
@@ -83,15 +109,16 @@ async def add_journals(session: AsyncSession, journals: Iterable[tuple[str, str]
     await session.flush()
 
 
-async def add_monthly_periods(session: AsyncSession, year: int) -> None:
-    for month in range(1, 13):
-        last = calendar.monthrange(year, month)[1]
+async def add_monthly_periods(session: AsyncSession, year: int, start_month: int = 1) -> None:
+    """Fiscal `year`'s twelve monthly periods (`ledger.fiscal.monthly_periods`)."""
+    for span in monthly_periods(year, start_month):
         session.add(
             Period(
-                name=f"{year}-{month:02d}",
-                start_date=dt.date(year, month, 1),
-                end_date=dt.date(year, month, last),
+                name=span.name,
+                start_date=span.start,
+                end_date=span.end,
                 closed=False,
+                fiscal_year=span.fiscal_year,
             )
         )
     await session.flush()

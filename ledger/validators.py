@@ -100,14 +100,22 @@ def _check_money_line(i: int, line: LineDraft, refs: PostingRefs) -> Iterable[Vi
 
 
 def _check_statistical_line(
-    i: int, line: LineDraft, account: Account
+    i: int, line: LineDraft, account: Account, reversal: bool = False
 ) -> Iterable[Violation]:
     if line.debit is not None or line.credit is not None:
         yield Violation(f"lines[{i}]", f"statistical account {account.code!r} takes a quantity, not money")
     if line.quantity is None:
         yield Violation(f"lines[{i}].quantity", "a statistical line needs a quantity")
-    elif line.quantity == 0:
+    elif line.quantity == 0 and account.aggregation != "STOCK":
+        # A level of zero is a fact (nobody left in a department); a flow of zero is noise.
         yield Violation(f"lines[{i}].quantity", "must not be zero")
+    elif line.quantity < 0 and account.aggregation == "STOCK" and not reversal:
+        # A reversal mirrors the level it withdraws; the reports drop both (`ledger.reports`).
+        yield Violation(
+            f"lines[{i}].quantity",
+            f"{account.code!r} records a level ({account.unit or 'units'} on the date), "
+            "which cannot be negative",
+        )
     elif decimals_of(line.quantity) > account.quantity_scale:
         yield Violation(
             f"lines[{i}].quantity",
@@ -122,7 +130,7 @@ def check_line_amounts(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violati
     for i, line in enumerate(draft.lines):
         account = refs.accounts.get(line.account)
         if _is_statistical(account):
-            yield from _check_statistical_line(i, line, account)
+            yield from _check_statistical_line(i, line, account, draft.reverses_id is not None)
         else:
             yield from _check_money_line(i, line, refs)
 

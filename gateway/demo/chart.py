@@ -1,6 +1,7 @@
 """The demo companies' charts of accounts, journals and classes, and what posts where."""
 
 from ledger.model import AccountType as AT
+from ledger.model import Aggregation
 from ledger.model import DimensionKind
 from ledger.reference import AccountSpec
 
@@ -12,6 +13,8 @@ VENDOR = DimensionKind.VENDOR.value
 EMPLOYEE = DimensionKind.EMPLOYEE.value
 ITEM = DimensionKind.ITEM.value
 CLASS = DimensionKind.CLASS.value
+
+STOCK = Aggregation.STOCK
 
 JOURNALS = (
     ("GJ", "General journal"),
@@ -61,7 +64,7 @@ SOFTWARE_CHART = (
     AccountSpec("6600", "Office and supplies", AT.EXPENSE),
     AccountSpec("6700", "Depreciation and amortization", AT.EXPENSE),
     AccountSpec("6800", "Telecommunications", AT.EXPENSE),
-    AccountSpec("9000", "Headcount", AT.STATISTICAL, unit="people", quantity_scale=0),
+    AccountSpec("9000", "Headcount", AT.STATISTICAL, unit="people", aggregation=STOCK),
     AccountSpec("9100", "Storage used", AT.STATISTICAL, unit="GB", quantity_scale=3),
 )
 HOTEL_CHART = (
@@ -99,7 +102,7 @@ HOTEL_CHART = (
     AccountSpec("6500", "Insurance", AT.EXPENSE),
     AccountSpec("6600", "Depreciation", AT.EXPENSE),
     AccountSpec("6700", "Interest expense", AT.EXPENSE),
-    AccountSpec("9000", "Headcount", AT.STATISTICAL, unit="people", quantity_scale=0),
+    AccountSpec("9000", "Headcount", AT.STATISTICAL, unit="people", aggregation=STOCK),
     AccountSpec("9100", "Room-nights sold", AT.STATISTICAL, unit="rooms", quantity_scale=0),
     AccountSpec("9110", "Room-nights available", AT.STATISTICAL, unit="rooms", quantity_scale=0),
 )

@@ -55,7 +55,9 @@ class HrPostings:
                 self.headcount_change(hire, Decimal(1), "Hire")
         for term in self.master.terminations:
             if term.company == self.code and term.date.month == month:
-                self.headcount_change(term, Decimal(-1), "Termination")
+                # Headcount is a STOCK account: each line is the person's level
+                # (1 employed, 0 gone), and a period's headcount is the latest levels' sum.
+                self.headcount_change(term, Decimal(0), "Termination")
 
     def headcount(self, e: Employee, quantity: Decimal, source: SourceRef) -> LineDraft:
         return LineDraft("9000", quantity=quantity, dimensions=self.person(e), sources=(source,))
