@@ -10,6 +10,9 @@ Every field of the schema declares the scopes it needs, printed in the SDL as
   `statistical:read` in addition; `Account.balance` of a *statistical* account is a
   quantity too, checked where it resolves (the account's type is data);
 - the audit log (`auditEvents`, `AuditEvent`): `audit:read`;
+- administration (`resolvers.admin`: accounts, groups, dimension values, journals,
+  periods and their close, exchange rates): `admin:write`; reopening a closed period or
+  fiscal year `periods:reopen`;
 - mutations: `ledger:post` (checked before the resolver runs: a refused mutation writes
   nothing). Reading back the posted entry needs `ledger:read` as everywhere else;
 - a source record type of system S: `source:S:read`; its fields marked sensitive
@@ -71,7 +74,16 @@ LEDGER_POST = "ledger:post"
 STATISTICAL_READ = "statistical:read"
 AUDIT_READ = "audit:read"
 FEDERATION_COMPOSE = "federation:compose"
-BASE_SCOPES = frozenset({LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ, FEDERATION_COMPOSE})
+# Setting up and closing the company's books: accounts, groups, dimension values, journals,
+# periods and their close, exchange rates, setup imports.
+ADMIN_WRITE = "admin:write"
+# Reopening a closed period (or a closed fiscal year): rarer and riskier than closing, so a
+# scope of its own, given to few.
+PERIODS_REOPEN = "periods:reopen"
+BASE_SCOPES = frozenset({
+    LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ, FEDERATION_COMPOSE, ADMIN_WRITE,
+    PERIODS_REOPEN,
+})
 
 # Fields that, to a caller short of their scopes, do not exist: refused as unknown fields
 # (the message graphql-core gives one) rather than FORBIDDEN, which would confirm them.
@@ -105,6 +117,8 @@ LEDGER = requires(LEDGER_READ)
 POST = requires(LEDGER_POST)
 STATISTICAL = requires(STATISTICAL_READ)
 AUDIT = requires(AUDIT_READ)
+ADMIN = requires(ADMIN_WRITE)
+REOPEN = requires(PERIODS_REOPEN)
 
 
 def holds(scopes: frozenset[str], required: Iterable[str]) -> bool:
