@@ -58,8 +58,11 @@ AUTHENTICATION_REFUSED = "authentication_refused"
 ACCESS_DENIED = "access_denied"
 MUTATION = "mutation"
 SENSITIVE_READ = "sensitive_read"
+# A change to the books' setup (`ledger.admin`, `ledger.closing`), from GraphQL or the CLI.
+ADMIN = "admin"
 EVENTS = (
     TOKEN_ISSUED, TOKEN_REFUSED, AUTHENTICATION_REFUSED, ACCESS_DENIED, MUTATION, SENSITIVE_READ,
+    ADMIN,
 )
 OK = "OK"
 

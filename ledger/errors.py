@@ -18,13 +18,21 @@ class LedgerError(Exception):
     """Base of the errors the ledger raises on purpose."""
 
 
-class InvalidEntry(LedgerError):
-    """The request breaks one or more ledger rules; nothing was written."""
+class Rejected(LedgerError):
+    """The request breaks one or more rules, each a `Violation`; nothing was written."""
+
+    what = "The request"
 
     def __init__(self, violations: list[Violation]):
         self.violations = violations
         listed = "; ".join(str(v) for v in violations)
-        super().__init__(f"The entry was rejected: {listed}")
+        super().__init__(f"{self.what} was rejected: {listed}")
+
+
+class InvalidEntry(Rejected):
+    """The entry breaks one or more ledger rules; nothing was written."""
+
+    what = "The entry"
 
 
 class NotFound(LedgerError):

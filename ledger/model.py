@@ -196,7 +196,8 @@ class YearEndClose(EntityScoped, Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     fiscal_year: Mapped[int] = mapped_column(Integer)
-    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
+    # None: the year had no revenue or expense to close.
+    entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("journal_entries.id"))
     retained_earnings_account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
     closed_at: Mapped[str] = mapped_column(String(32))
     reversal_entry_id: Mapped[int | None] = mapped_column(Id, ForeignKey("journal_entries.id"))

@@ -137,7 +137,7 @@ async def _by_codes(session: AsyncSession, model, column, codes: set[str]) -> li
 
 async def resolve_refs(
     session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False,
-    max_lines: int = MAX_LINES,
+    max_lines: int = MAX_LINES, allow_closed_period: bool = False,
 ) -> list[PostingRefs]:
     """Look up every code the drafts use: a few statements per 5,000 distinct codes."""
     account_codes = {line.account for d in drafts for line in d.lines}
@@ -167,6 +167,7 @@ async def resolve_refs(
             dimensions=dimensions,
             allow_inactive=allow_inactive,
             max_lines=max_lines,
+            allow_closed_period=allow_closed_period,
         )
         for d in drafts
     ]

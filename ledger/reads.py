@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from .model import (
     DIMENSION_COLUMNS,
     Account,
+    AccountGroup,
     DimensionValue,
     Journal,
     JournalEntry,
@@ -109,6 +110,32 @@ async def dimension_values_by_ids(
 ) -> dict[int, DimensionValue]:
     rows = await session.scalars(select(DimensionValue).where(DimensionValue.id.in_(list(ids))))
     return {v.id: v for v in rows}
+
+
+_Parent = aliased(AccountGroup, name="parent")
+
+
+async def groups_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, tuple[AccountGroup, str | None]]:
+    rows = await session.execute(
+        select(AccountGroup, _Parent.code)
+        .outerjoin(_Parent, _Parent.id == AccountGroup.parent_id)
+        .where(AccountGroup.id.in_(list(ids)))
+    )
+    return {group.id: (group, parent) for group, parent in rows}
+
+
+async def account_groups(session: AsyncSession) -> list[tuple[AccountGroup, str | None]]:
+    """Every group with its parent's code, parents before children's siblings: by position, code."""
+    rows = await session.execute(
+        select(AccountGroup, _Parent.code)
+        .outerjoin(_Parent, _Parent.id == AccountGroup.parent_id)
+        .order_by(AccountGroup.position, AccountGroup.code)
+    )
+    return [(group, parent) for group, parent in rows]
+
+
+async def journals(session: AsyncSession) -> list[Journal]:
+    return list(await session.scalars(select(Journal).order_by(Journal.code)))
 
 
 async def periods(session: AsyncSession) -> list[Period]:

@@ -11,7 +11,7 @@ from .drafts import EntryDraft, LineDraft, SourceRef
 from .errors import Conflict, InvalidEntry, NotFound, Violation
 from .hashing import EntryContent, LineContent, SourceContent, fingerprint
 from .history import CodeBook, entry_contents
-from .model import Account, JournalEntry
+from .model import Account, JournalEntry, YearEndClose
 from .money import currency_scale, from_minor
 from .posting import (
     BeforeCommit,
@@ -48,10 +48,35 @@ async def reverse_entry(
     )
     if reversal is not None:
         raise Conflict(f"journal entry {number} was already reversed by {reversal}")
+    closing = await session.scalar(
+        select(YearEndClose.fiscal_year).where(YearEndClose.entry_id == original.id)
+    )
+    if closing is not None:
+        raise Conflict(
+            f"journal entry {number} is the year-end close of fiscal {closing}: reopening a "
+            "period of that year reverses it"
+        )
     if date < original.date:
         raise InvalidEntry(
             [Violation("date", f"a reversal cannot be dated before {number} ({original.date.isoformat()})")]
         )
+    entry_id = await post_mirror(
+        session, entity, original, date, Posting(None, idempotency_key, client), request_hash
+    )
+    if before_commit is not None:
+        await before_commit(session, [entry_id])
+    await session.commit()
+    return entry_id
+
+
+async def post_mirror(
+    session: AsyncSession, entity, original: JournalEntry, date: dt.date,
+    posting: Posting | None = None, request_hash: str | None = None, *,
+    allow_closed_period: bool = False,
+) -> int:
+    """Write the mirror image of `original` on `date` in the caller's transaction (under
+    the entity's write lock, which the caller holds); returns its id. The year-end close
+    reverses its entry this way into the year's closed last period (`allow_closed_period`)."""
     codes = await CodeBook.load(session)
     content = (await entry_contents(session, entity, [original], codes))[original.id]
     accounts = {line.account for line in content.lines}
@@ -63,15 +88,19 @@ async def reverse_entry(
         ).all()
     )
     draft = _mirror(content, date, original.id, currency_scale(entity.base_currency), scales)
-    refs = (await resolve_refs(session, entity, [draft], allow_inactive=True))[0]
+    refs = (
+        await resolve_refs(
+            session, entity, [draft], allow_inactive=True, max_lines=max(len(draft.lines), 1),
+            allow_closed_period=allow_closed_period,
+        )
+    )[0]
     violations = validate_entry(draft, refs)
     if violations:
         raise InvalidEntry(violations)
-    posting = Posting(draft, idempotency_key, client)
-    [entry_id] = await write_postings(session, entity, [posting], [refs], [request_hash], {original.id: number})
-    if before_commit is not None:
-        await before_commit(session, [entry_id])
-    await session.commit()
+    posting = Posting(draft, posting.idempotency_key, posting.client) if posting else Posting(draft)
+    [entry_id] = await write_postings(
+        session, entity, [posting], [refs], [request_hash], {original.id: original.number}
+    )
     return entry_id
 
 

@@ -36,6 +36,8 @@ class PostingRefs:
     # Reversals re-post what once was valid: inactive accounts or values do not block them.
     allow_inactive: bool = False
     max_lines: int = MAX_LINES
+    # The year-end close posts into the year's last period, which it requires closed.
+    allow_closed_period: bool = False
 
 
 Validator = Callable[[EntryDraft, PostingRefs], Iterable[Violation]]
@@ -62,7 +64,7 @@ def check_journal(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
 def check_period_open(draft: EntryDraft, refs: PostingRefs) -> Iterable[Violation]:
     if refs.period is None:
         yield Violation("date", f"no fiscal period covers {draft.date.isoformat()}")
-    elif refs.period.closed:
+    elif refs.period.closed and not refs.allow_closed_period:
         yield Violation("date", f"period {refs.period.name} is closed")
 
 

@@ -10,7 +10,7 @@ import logging
 from graphql import GraphQLError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ledger.errors import Conflict, InvalidEntry, NotFound
+from ledger.errors import Conflict, NotFound, Rejected
 
 log = logging.getLogger("ledgergate.errors")
 
@@ -78,7 +78,7 @@ def unavailable() -> CodedError:
 def _ledger_extensions(error: Exception) -> dict | None:
     if isinstance(error, PoolTimeout):  # no connection within the pool timeout
         return {"code": UNAVAILABLE, "retryAfter": RETRY_AFTER}
-    if isinstance(error, InvalidEntry):
+    if isinstance(error, Rejected):
         return {
             "code": BAD_USER_INPUT,
             "violations": [{"path": v.path, "message": v.message} for v in error.violations],

@@ -9,6 +9,8 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types.info import Info
 
+from .admin.mutations import AdminMutations
+from .admin.queries import AdminQueries
 from .audit.queries import AuditQueries
 from .compiled import check_schema, compiled_executor
 from .errors import user_input_error
@@ -23,8 +25,10 @@ from .sources.catalog import SourceCatalog
 from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
 
-Query = merge_types("Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries))
-Mutation = merge_types("Mutation", (LedgerMutations,))
+Query = merge_types(
+    "Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries)
+)
+Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
 # same documents recur and caching them is safe (bounded, keyed by document text).

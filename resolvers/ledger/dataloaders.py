@@ -46,6 +46,13 @@ class AccountByIdLoader(LedgerLoader):
         return _aligned(await reads.accounts_by_ids(session, keys), keys)
 
 
+class AccountGroupByIdLoader(LedgerLoader):
+    """id → (group, its parent's code or None)."""
+
+    async def load_batch(self, session, keys):
+        return _aligned(await reads.groups_by_ids(session, keys), keys)
+
+
 class EntryByIdLoader(LedgerLoader):
     async def load_batch(self, session, keys):
         return _aligned(await reads.entries_by_ids(session, keys), keys)

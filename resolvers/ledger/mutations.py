@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from ledger import audit, model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
-from ledger.errors import InvalidEntry
+from ledger.errors import Rejected
 
 from ..errors import INTERNAL, CodedError, error_code
 from ..scopes import POST
@@ -143,10 +143,10 @@ async def _payload(info: Info, entry_id: int) -> PostJournalEntryPayload:
 MAX_AUDITED_VIOLATIONS = 50
 
 
-def _failure(error: Exception) -> dict:
+def failure_detail(error: Exception) -> dict:
     code = error_code(error)
     detail: dict = {"error": code}
-    if isinstance(error, InvalidEntry):
+    if isinstance(error, Rejected):
         detail["violationCount"] = len(error.violations)
         detail["violations"] = [
             {"path": v.path, "message": v.message}
@@ -164,7 +164,7 @@ async def _audited(info: Info, operation: str, detail: dict, write) -> int:
         return await write(trail.mutation_recorder(operation, detail))
     except Exception as error:
         trail.add(audit.MUTATION, error_code(error), {"operation": operation, **detail,
-                                                      **_failure(error)})
+                                                      **failure_detail(error)})
         raise
 
 

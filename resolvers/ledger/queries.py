@@ -16,6 +16,8 @@ from ..ids import cursor, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
 from ..scopes import LEDGER
 from .types import (
+    AccountGroup,
+    Journal,
     Account,
     AccountType,
     DimensionKind,
@@ -37,9 +39,9 @@ class LedgerQueries:
         return await load_node(info, type_name, pk)
 
     @strawberry.federation.field(requires_scopes=LEDGER, description="The company the caller acts for.")
-    def entity(self, info: Info) -> Entity:
-        e = info.context.entity
-        return Entity(code=e.code, name=e.name, base_currency=e.base_currency)
+    async def entity(self, info: Info) -> Entity:
+        async with info.context.session() as session:
+            return Entity.from_model(await session.get(model.Entity, info.context.entity.id))
 
     @strawberry.federation.field(requires_scopes=LEDGER)
     async def accounts(
@@ -67,6 +69,19 @@ class LedgerQueries:
     async def periods(self, info: Info) -> list[Period]:
         async with info.context.session() as session:
             return [Period.from_model(p) for p in await reads.periods(session)]
+
+    @strawberry.federation.field(
+        requires_scopes=LEDGER, description="The statements' reporting hierarchy: every "
+        "account group, ordered by position then code (each names its parent)."
+    )
+    async def account_groups(self, info: Info) -> list[AccountGroup]:
+        async with info.context.session() as session:
+            return [AccountGroup.from_model(g, parent) for g, parent in await reads.account_groups(session)]
+
+    @strawberry.federation.field(requires_scopes=LEDGER, description="The journals, by code.")
+    async def journals(self, info: Info) -> list[Journal]:
+        async with info.context.session() as session:
+            return [Journal.from_model(j) for j in await reads.journals(session)]
 
     @strawberry.federation.field(requires_scopes=LEDGER)
     async def dimension_values(self, info: Info, kind: DimensionKind) -> list[DimensionValue]:

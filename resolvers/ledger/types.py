@@ -18,6 +18,7 @@ from ..pagination import Connection, connection
 from ..scopes import LEDGER, STATISTICAL, STATISTICAL_READ, check_scope, source_read_scope
 from .dataloaders import (
     AccountByIdLoader,
+    AccountGroupByIdLoader,
     BalanceByAccountLoader,
     DimensionValueByIdLoader,
     EntryByIdLoader,
@@ -33,6 +34,16 @@ if TYPE_CHECKING:
 
 AccountType = strawberry.enum(model.AccountType, name="AccountType")
 DimensionKind = strawberry.enum(model.DimensionKind, name="DimensionKind")
+NormalBalance = strawberry.enum(
+    model.NormalBalance, name="NormalBalance",
+    description="The side an account's balance normally sits on; statements show it positive.",
+)
+Aggregation = strawberry.enum(
+    model.Aggregation, name="Aggregation",
+    description="How a statistical account adds up over time: FLOW sums its quantities "
+    "(GB used, rooms sold); STOCK records levels (headcount), and its value at a date is "
+    "the latest level of each combination of dimension values, summed.",
+)
 
 
 @strawberry.enum
@@ -51,6 +62,26 @@ class Entity:
     code: str
     name: str
     base_currency: str
+    fiscal_year_start_month: int = strawberry.field(
+        default=1, description="The month (1-12) its fiscal years start in; a fiscal year is "
+        "named by the calendar year it ends in."
+    )
+    retained_earnings_pk: strawberry.Private[int | None] = None
+
+    @classmethod
+    def from_model(cls, e: model.Entity) -> Entity:
+        return cls(
+            code=e.code, name=e.name, base_currency=e.base_currency,
+            fiscal_year_start_month=e.fiscal_year_start_month,
+            retained_earnings_pk=e.retained_earnings_account_id,
+        )
+
+    @strawberry.field(description="The equity account revenue and expense close into.")
+    async def retained_earnings(self, info: Info) -> Account | None:
+        if self.retained_earnings_pk is None:
+            return None
+        found = await info.context.loader(AccountByIdLoader).load(self.retained_earnings_pk)
+        return Account.from_model(found) if found else None
 
 
 @strawberry.federation.type(requires_scopes=LEDGER)
@@ -59,10 +90,16 @@ class Period:
     start: dt.date
     end: dt.date
     closed: bool
+    fiscal_year: int | None = strawberry.field(
+        default=None, description="The fiscal year it belongs to (named by the calendar year it ends in)."
+    )
 
     @classmethod
     def from_model(cls, p: model.Period) -> Period:
-        return cls(name=p.name, start=p.start_date, end=p.end_date, closed=p.closed)
+        return cls(
+            name=p.name, start=p.start_date, end=p.end_date, closed=p.closed,
+            fiscal_year=p.fiscal_year,
+        )
 
 
 @strawberry.federation.type(requires_scopes=LEDGER)
@@ -70,10 +107,36 @@ class DimensionValue:
     kind: DimensionKind
     code: str
     name: str
+    active: bool = strawberry.field(default=True, description="Inactive values take no new postings.")
 
     @classmethod
     def from_model(cls, v: model.DimensionValue) -> DimensionValue:
-        return cls(kind=model.DimensionKind(v.kind), code=v.code, name=v.name)
+        return cls(kind=model.DimensionKind(v.kind), code=v.code, name=v.name, active=v.active)
+
+
+@strawberry.federation.type(requires_scopes=LEDGER)
+class AccountGroup:
+    """A heading of the statements' reporting hierarchy; groups nest."""
+
+    code: str
+    name: str
+    position: int = strawberry.field(description="Order among its siblings.")
+    parent: str | None = strawberry.field(description="The code of the group it sits under.")
+
+    @classmethod
+    def from_model(cls, g: model.AccountGroup, parent_code: str | None) -> AccountGroup:
+        return cls(code=g.code, name=g.name, position=g.position, parent=parent_code)
+
+
+@strawberry.federation.type(requires_scopes=LEDGER)
+class Journal:
+    code: str
+    name: str
+    active: bool
+
+    @classmethod
+    def from_model(cls, j: model.Journal) -> Journal:
+        return cls(code=j.code, name=j.name, active=j.active)
 
 
 @strawberry.federation.type(requires_scopes=LEDGER)
@@ -128,7 +191,11 @@ class Account(Node):
     name: str
     type: AccountType
     unit: str | None
+    normal_balance: NormalBalance
+    aggregation: Aggregation | None = strawberry.field(description="Statistical accounts only.")
+    active: bool = strawberry.field(description="Inactive accounts take no new postings.")
     pk: strawberry.Private[int]
+    group_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, a: model.Account) -> Account:
@@ -138,9 +205,20 @@ class Account(Node):
             name=a.name,
             type=model.AccountType(a.type),
             unit=a.unit,
+            normal_balance=model.NormalBalance(a.normal_balance),
+            aggregation=model.Aggregation(a.aggregation) if a.aggregation else None,
+            active=a.active,
             pk=a.id,
+            group_pk=a.group_id,
             _quantity_scale=a.quantity_scale,
         )
+
+    @strawberry.field(description="Its heading in the statements' reporting hierarchy.")
+    async def group(self, info: Info) -> AccountGroup | None:
+        if self.group_pk is None:
+            return None
+        group, parent = await info.context.loader(AccountGroupByIdLoader).load(self.group_pk)
+        return AccountGroup.from_model(group, parent)
 
     _quantity_scale: strawberry.Private[int]
 

@@ -75,7 +75,8 @@ def upgrade() -> None:
         sa.Column("id", Id, primary_key=True),
         sa.Column("entity_id", Id, sa.ForeignKey("entities.id"), nullable=False),
         sa.Column("fiscal_year", sa.Integer(), nullable=False),
-        sa.Column("entry_id", Id, sa.ForeignKey("journal_entries.id"), nullable=False),
+        # None: the year had no revenue or expense to close.
+        sa.Column("entry_id", Id, sa.ForeignKey("journal_entries.id"), nullable=True),
         sa.Column(
             "retained_earnings_account_id", Id, sa.ForeignKey("accounts.id"), nullable=False
         ),

@@ -1,0 +1,1 @@
+"""Administration of the caller's books (`ledger.admin`, `ledger.closing`) over GraphQL."""
