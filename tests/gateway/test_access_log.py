@@ -31,7 +31,7 @@ class Lines(logging.Handler):
 async def test_a_token_in_the_query_string_never_reaches_the_access_log(world):
     port = _free_port()
     app = create_app(make_settings(), db=world.db)
-    # As `ledgergate serve` configures it (gateway.cli._serve_app).
+    # As `ledgergate serve` configures it (gateway.cli.serve.serve_app).
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", lifespan="off")
     redact_access_log()
     server = uvicorn.Server(config)

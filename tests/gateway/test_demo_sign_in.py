@@ -11,6 +11,7 @@ import httpx
 
 import gateway.demo.sources as demo_sources
 from gateway import cli
+from gateway.cli import serve as cli_serve
 from sources.demo.generate import generate_world
 from sources.demo.records import record_url
 from sources.demo.services import SERVICES
@@ -51,7 +52,7 @@ def _start_demo(tmp_path, monkeypatch, capsys) -> list[dict]:
         await catalog.aclose()
 
     monkeypatch.setattr(demo_sources, "demo_systems", on_free_ports)
-    monkeypatch.setattr(cli, "_serve_app", browse_instead_of_serving)
+    monkeypatch.setattr(cli_serve, "serve_app", browse_instead_of_serving)
     db = tmp_path / "demo.db"
     for _ in range(2):
         assert cli.main(["demo", "--db", str(db), "--scale", str(SCALE)]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -52,6 +53,32 @@ DEFAULT_POS_DB = Path("var") / "demo-pos.db"
 STARTUP_TIMEOUT = 10.0
 # Batches of ids travel in query strings; h11's default cap on a request head is 16 KiB.
 MAX_REQUEST_HEAD = 1024 * 1024
+
+
+TASK_PREFIX = "demo-source-"
+"""The name of each embedded demo system's server task begins so (`serve_demo_sources`)."""
+
+
+class _QuietDemoSources(logging.Filter):
+    """Drops uvicorn's INFO news (started, startup complete, shutting down, …) of the demo
+    systems' servers, five times over in the demo's log; their warnings and errors pass, and
+    so does everything of other servers (the gateway's) in the same process."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running loop
+            return True
+        return task is None or not task.get_name().startswith(TASK_PREFIX)
+
+
+def _quiet_demo_sources() -> None:
+    """Install `_QuietDemoSources` on uvicorn's server logger (once, however often called)."""
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDemoSources) for f in server_log.filters):
+        server_log.addFilter(_QuietDemoSources())
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -170,6 +197,7 @@ async def serve_demo_sources(
     missing = [f"{n}.{key}" for n in SERVICES for key in missing_credentials(n, secrets.get(n, {}))]
     if missing:
         raise ValueError(f"demo source credentials missing: {', '.join(missing)}")
+    _quiet_demo_sources()  # `DemoSources` are listed by whoever starts them
     running = DemoSources()
     running.pos_database_url = await asyncio.to_thread(build_pos_database, pos_db_path, records)
     try:
@@ -184,7 +212,7 @@ async def serve_demo_sources(
                 timeout_graceful_shutdown=5,
             )
             server = _EmbeddedServer(config)
-            task = asyncio.create_task(server.serve(sockets=[sock]), name=f"demo-source-{name}")
+            task = asyncio.create_task(server.serve(sockets=[sock]), name=f"{TASK_PREFIX}{name}")
             url = _url(host, sock.getsockname()[1])
             running.sources[name] = RunningSource(name, url, server, task, who)
         await _started(running)

@@ -1,0 +1,7 @@
+"""`python -m gateway.cli …`: the `ledgergate` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
