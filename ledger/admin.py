@@ -73,7 +73,9 @@ def _refuse(violations: list[Violation], existing: list[Violation]) -> None:
     """Codes that exist already alone are a Conflict (the thing is there); with any other
     broken rule, one Rejected lists them all."""
     if existing and not violations:
-        raise Conflict("; ".join(str(v) for v in existing))
+        # One thing asked for: its message says it all; several: each with its place.
+        raise Conflict(existing[0].message if len(existing) == 1 and existing[0].path == "code"
+                       else "; ".join(str(v) for v in existing))
     _raise(violations + existing)
 
 

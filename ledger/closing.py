@@ -119,6 +119,12 @@ class YearClose:
     entry_id: int | None
     retained_earnings: str
     result: int  # the year's net result moved, minor units, credit positive (profit)
+    currency: str
+
+    @property
+    def amount(self):
+        """The result as a Decimal of the base currency (profit positive)."""
+        return from_minor(self.result, currency_scale(self.currency))
 
 
 async def close_fiscal_year(
@@ -190,7 +196,7 @@ async def close_fiscal_year(
         "year": year, "date": end.isoformat(), "retainedEarnings": account.code, "entry": number,
         "resultMinorUnits": result,
     })
-    return YearClose(year, end, entry_id, account.code, result)
+    return YearClose(year, end, entry_id, account.code, result, entity.base_currency)
 
 
 async def _closing_journal(session: AsyncSession) -> Journal:

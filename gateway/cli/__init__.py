@@ -9,13 +9,34 @@ import sys
 from sources.errors import SourceConfigError
 
 from ..config import ConfigError
-from . import allow, audit, clients, db, demo, keys, ledger, roles, schema, secrets, serve, users
+from . import (
+    accounts,
+    allow,
+    audit,
+    clients,
+    db,
+    demo,
+    dimensions,
+    entities,
+    keys,
+    ledger,
+    periods,
+    roles,
+    schema,
+    secrets,
+    serve,
+    setup,
+    users,
+)
 from .demo import DEMO_SEED, DEMO_SYSTEMS, _build_demo
 
 log = logging.getLogger("ledgergate")
 
 # In the order `ledgergate --help` lists them.
-GROUPS = (demo, serve, db, secrets, keys, roles, clients, users, allow, audit, ledger, schema)
+GROUPS = (
+    demo, serve, db, entities, setup, accounts, dimensions, periods, secrets, keys, roles,
+    clients, users, allow, audit, ledger, schema,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `ledgergate … | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 141
 
 
 __all__ = ["DEMO_SEED", "DEMO_SYSTEMS", "_build_demo", "build_parser", "main"]

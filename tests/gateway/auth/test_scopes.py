@@ -190,8 +190,9 @@ def test_check_known_shape_names_every_unknown_scope_sorted():
     with pytest.raises(ValueError) as caught:
         check_known_shape(["ledger:read", "zeta", "source:hr:write"])
     assert str(caught.value) == (
-        "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are audit:read, federation:compose, "
-        "ledger:post, ledger:read, statistical:read, source:<system>:read and "
+        "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are admin:write, audit:read, "
+        "federation:compose, ledger:post, ledger:read, periods:reopen, statistical:read, "
+        "source:<system>:read and "
         "source:<system>:sensitive)"
     )
     with pytest.raises(ValueError, match=r"^unknown scope 'x{80}…' \(ledgergate's"):
