@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from .model import Account, JournalLine
+from .fiscal import fiscal_year_bounds, fiscal_year_of
+from .model import INCOME_STATEMENT_TYPES, AccountType, Account, Entity, JournalEntry, JournalLine
 from .reads import DIMENSION_ATTRS
+from .tenancy import ENTITY_KEY
+
+INCOME_STATEMENT = frozenset(t.value for t in INCOME_STATEMENT_TYPES)
 
 
 @dataclass(frozen=True)
 class BalanceRow:
-    """Sums of one group of lines, in minor units (quantity in the account's scale).
+    """One trial-balance row, in minor units (quantities in the account's scale).
 
     Attributes:
         dimensions: ((kind, dimension value id or None), …) in the order grouped by.
+        opening: debit − credit brought forward to the range's first day (see
+            `trial_balance`); `opening + debit − credit` is the closing balance.
+        quantity: FLOW: the range's sum; STOCK: the level on the last day.
+        opening_quantity: FLOW: the fiscal year's sum before the range; STOCK: the level the
+            day before it. None for money accounts.
     """
 
     account_id: int
@@ -27,6 +37,22 @@ class BalanceRow:
     debit: int
     credit: int
     quantity: int | None
+    opening: int = 0
+    opening_quantity: int | None = None
+
+    @property
+    def closing(self) -> int:
+        return self.opening + self.debit - self.credit
+
+    @property
+    def closing_quantity(self) -> int | None:
+        if self.quantity is None and self.opening_quantity is None:
+            return None
+        if self.stock:
+            return self.quantity
+        return (self.opening_quantity or 0) + (self.quantity or 0)
+
+    stock: bool = False
 
 
 def _int(value) -> int | None:
@@ -34,30 +60,102 @@ def _int(value) -> int | None:
     return None if value is None else int(value)
 
 
+def _when(condition, value):
+    return func.sum(case((condition, value), else_=0))
+
+
 def trial_balance_statement(
     date_from: dt.date,
     date_to: dt.date,
     group_by: Sequence[str] = (),
     account_type: str | None = None,
+    fiscal_start: dt.date | None = None,
+    filters: Sequence[tuple[str, int]] = (),
 ) -> Select:
-    """The trial balance's one GROUP BY statement (the entity filter is added by the session)."""
+    """The trial balance's one GROUP BY statement over every line up to `date_to` (the
+    entity filter is added by the session): per account, currency and grouped dimension,
+    the net before `date_from` (all of it, and within the fiscal year from `fiscal_start`),
+    and the range's debits, credits and quantities. STOCK accounts' levels are
+    `stock_levels`' (a sum of levels means nothing)."""
+    fiscal_start = fiscal_start or date_from
     dims = [DIMENSION_ATTRS[kind] for kind in group_by]
     keys = [JournalLine.account_id, JournalLine.currency, *dims]
+    net = JournalLine.debit - JournalLine.credit
+    before = JournalLine.date < date_from
+    in_range = JournalLine.date >= date_from
     stmt = (
         select(
             *keys,
-            func.sum(JournalLine.debit),
-            func.sum(JournalLine.credit),
-            func.sum(JournalLine.quantity),
+            _when(in_range, JournalLine.debit),
+            _when(in_range, JournalLine.credit),
+            func.sum(case((in_range, JournalLine.quantity))),
+            _when(before, net),
+            _when(and_(before, JournalLine.date >= fiscal_start), net),
+            func.sum(case((and_(before, JournalLine.date >= fiscal_start), JournalLine.quantity))),
         )
         .join(Account, Account.id == JournalLine.account_id)
-        .where(JournalLine.date >= date_from, JournalLine.date <= date_to)
+        .where(JournalLine.date <= date_to, or_(Account.aggregation.is_(None), Account.aggregation != "STOCK"))
         .group_by(Account.code, *keys)
         .order_by(Account.code, JournalLine.currency, *dims)
     )
+    for kind, value in filters:
+        stmt = stmt.where(DIMENSION_ATTRS[kind] == value)
     if account_type:
         stmt = stmt.where(Account.type == account_type)
     return stmt
+
+
+_Reversal = aliased(JournalEntry, name="reversal")
+
+
+async def stock_levels(
+    session: AsyncSession,
+    day: dt.date,
+    group_by: Sequence[str] = (),
+    account_type: str | None = None,
+    filters: Sequence[tuple[str, int]] = (),
+) -> dict[tuple, int]:
+    """(account id, ((kind, value id), …)) → the summed levels of STOCK accounts on `day`.
+
+    Each combination of all eight dimension columns has a level: its latest line dated up
+    to `day` (latest by date, then posting order). Lines of a reversed entry or of a
+    reversal do not count: a reversal withdraws a level, it is not a level of −n.
+    """
+    if account_type and account_type != AccountType.STATISTICAL.value:
+        return {}
+    all_dims = list(DIMENSION_ATTRS.values())
+    numbered = (
+        select(
+            JournalLine.account_id,
+            *all_dims,
+            JournalLine.quantity,
+            func.row_number().over(
+                partition_by=[JournalLine.account_id, *all_dims],
+                order_by=(JournalLine.date.desc(), JournalEntry.seq.desc(), JournalLine.line_no.desc()),
+            ).label("rn"),
+        )
+        .join(Account, Account.id == JournalLine.account_id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(
+            Account.aggregation == "STOCK",
+            JournalLine.date <= day,
+            JournalEntry.reverses_id.is_(None),
+            ~select(_Reversal.id).where(_Reversal.reverses_id == JournalEntry.id).exists(),
+        )
+    )
+    for kind, value in filters:
+        numbered = numbered.where(DIMENSION_ATTRS[kind] == value)
+    latest = numbered.subquery()
+    dims = [latest.c[DIMENSION_ATTRS[kind].key] for kind in group_by]
+    stmt = (
+        select(latest.c.account_id, *dims, func.sum(latest.c.quantity))
+        .where(latest.c.rn == 1)
+        .group_by(latest.c.account_id, *dims)
+    )
+    return {
+        (row[0], tuple(zip(group_by, row[1:-1]))): _int(row[-1]) or 0
+        for row in await session.execute(stmt)
+    }
 
 
 async def trial_balance(
@@ -66,22 +164,96 @@ async def trial_balance(
     date_to: dt.date,
     group_by: Sequence[str] = (),
     account_type: str | None = None,
+    filters: Sequence[tuple[str, int]] = (),
 ) -> list[BalanceRow]:
-    """Activity between two dates (inclusive) per account, currency and the given kinds."""
-    stmt = trial_balance_statement(date_from, date_to, group_by, account_type)
-    rows = await session.execute(stmt)
+    """Per account, currency and the given kinds, for lines dated from..to (inclusive):
+
+    - balance-sheet accounts: `opening` is everything before `date_from` (the year-end
+      closes included);
+    - revenue and expense: `opening` is the fiscal year's activity before `date_from` (the
+      fiscal year of `date_from`, by the entity's start month). Their activity of earlier
+      fiscal years that no year-end close moved is retained earnings': it is added to the
+      opening of the entity's retained-earnings account (same dimension values), or, with
+      none set, left in their own opening, so that the closings always sum to zero;
+    - statistical FLOW accounts: `quantity` is the range's sum, `opening_quantity` the
+      fiscal year's before it; STOCK accounts: the levels on `date_to` and the day before
+      `date_from` (`stock_levels`).
+
+    Rows with no opening and no activity are left out. Two or three statements in all.
+    """
+    entity = await session.get(Entity, session.info[ENTITY_KEY])
+    fiscal_start = fiscal_year_bounds(
+        fiscal_year_of(date_from, entity.fiscal_year_start_month), entity.fiscal_year_start_month
+    )[0]
+    stmt = trial_balance_statement(date_from, date_to, group_by, account_type, fiscal_start, filters)
+    accounts = {row.id: row for row in await session.execute(select(Account.id, Account.code, Account.type))}
+    types = {pk: row.type for pk, row in accounts.items()}
+    retained = entity.retained_earnings_account_id
     width = len(group_by)
-    return [
-        BalanceRow(
-            account_id=row[0],
-            currency=row[1],
-            dimensions=tuple(zip(group_by, row[2 : 2 + width])),
-            debit=_int(row[2 + width]) or 0,
-            credit=_int(row[3 + width]) or 0,
-            quantity=_int(row[4 + width]),
+    found: dict[tuple, BalanceRow] = {}
+    moved: dict[tuple, int] = {}  # (currency, dims) → earlier years' unclosed result
+    for row in await session.execute(stmt):
+        account_id, currency = row[0], row[1]
+        dimensions = tuple(zip(group_by, row[2 : 2 + width]))
+        debit, credit, quantity, before_all, before_year, quantity_before = (
+            _int(v) for v in row[2 + width :]
         )
-        for row in rows
+        kind = types[account_id]
+        opening = before_all or 0
+        if kind in INCOME_STATEMENT and retained is not None:
+            opening = before_year or 0
+            earlier = (before_all or 0) - opening
+            if earlier:
+                moved[(currency, dimensions)] = moved.get((currency, dimensions), 0) + earlier
+        statistical = kind == AccountType.STATISTICAL.value
+        found[(account_id, currency, dimensions)] = BalanceRow(
+            account_id, currency, dimensions, debit or 0, credit or 0,
+            (quantity or 0) if statistical else None, opening,
+            (quantity_before or 0) if statistical else None,
+        )
+    for (currency, dimensions), amount in moved.items():
+        key = (retained, currency, dimensions)
+        row = found.get(key) or BalanceRow(retained, currency, dimensions, 0, 0, None)
+        found[key] = replace(row, opening=row.opening + amount)
+    if not account_type or account_type == AccountType.STATISTICAL.value:
+        closing = await stock_levels(session, date_to, group_by, account_type, filters)
+        opening_levels = await stock_levels(
+            session, date_from - dt.timedelta(days=1), group_by, account_type, filters
+        )
+        activity = await _stock_activity(session, date_from, date_to, group_by, filters)
+        currency = entity.base_currency
+        for key in sorted({*closing, *opening_levels, *activity}):
+            account_id, dimensions = key
+            if not (closing.get(key) or opening_levels.get(key) or key in activity):
+                continue
+            found[(account_id, currency, dimensions)] = BalanceRow(
+                account_id, currency, dimensions, 0, 0, closing.get(key, 0), 0,
+                opening_levels.get(key, 0), stock=True,
+            )
+    if account_type:
+        found = {k: r for k, r in found.items() if types.get(r.account_id) == account_type}
+    codes = {pk: row.code for pk, row in accounts.items()}
+    rows = [
+        r for r in found.values()
+        if r.stock or r.opening or r.debit or r.credit or r.quantity or r.opening_quantity
     ]
+    rows.sort(key=lambda r: (codes[r.account_id], r.currency or "",
+                             tuple((v is None, v or 0) for _, v in r.dimensions)))
+    return rows
+
+
+async def _stock_activity(session, date_from, date_to, group_by, filters) -> set[tuple]:
+    """The STOCK groups with a line in the range (a row even when its level stays 0)."""
+    dims = [DIMENSION_ATTRS[kind] for kind in group_by]
+    stmt = (
+        select(JournalLine.account_id, *dims)
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(Account.aggregation == "STOCK", JournalLine.date >= date_from, JournalLine.date <= date_to)
+        .group_by(JournalLine.account_id, *dims)
+    )
+    for kind, value in filters:
+        stmt = stmt.where(DIMENSION_ATTRS[kind] == value)
+    return {(row[0], tuple(zip(group_by, row[1:]))) for row in await session.execute(stmt)}
 
 
 async def account_balances(

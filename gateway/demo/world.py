@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger import admin
 from ledger.money import currency_scale
 from ledger.reference import (
     add_accounts,
@@ -42,7 +43,7 @@ from .book import Book
 from .chart import JOURNALS
 from .company import Company
 from .hotel import Hotel
-from .opening import OPENING_DATE
+from .opening import OPENING_DATE, RETAINED_EARNINGS
 from .software import Software
 
 COMPANY_CLASSES: dict[str, type[Company]] = {"software": Software, "hotel": Hotel}
@@ -95,6 +96,10 @@ class DemoSummary:
         )
 
 
+async def _unaudited(*_) -> None:
+    return None
+
+
 async def _set_up(db: LedgerDatabase, company: Company) -> None:
     async with db.session(company.book.entity_id) as s:
         await add_accounts(s, company.chart)
@@ -102,6 +107,8 @@ async def _set_up(db: LedgerDatabase, company: Company) -> None:
         await add_journals(s, JOURNALS)
         await add_monthly_periods(s, DEMO_YEAR - 1)
         await add_monthly_periods(s, DEMO_YEAR)
+        # The demo's setup, like the rest of its load, is not an operator's change: no audit row.
+        await admin.set_retained_earnings(s, RETAINED_EARNINGS, _unaudited)
         await s.commit()
     company.opening()
     await company.book.post(0)

@@ -22,8 +22,10 @@ from .types import TrialBalance, TrialBalanceRow
 class ReportQueries:
     @strawberry.federation.field(
         requires_scopes=LEDGER,
-        description="Debits, credits and net per account (and per dimension value for each "
-        "kind in groupBy) for lines dated from..to inclusive, summed by the database."
+        description="Per account (and per dimension value for each kind in groupBy): the "
+        "balance brought forward to `from`, the debits, credits and net of lines dated "
+        "from..to inclusive, and the closing balance, summed by the database. Statistical "
+        "accounts report by their aggregation (FLOW summed, STOCK as a level)."
     )
     async def trial_balance(
         self,
@@ -60,4 +62,6 @@ class ReportQueries:
             # Summing the database's per-group sums, not lines.
             total_debit=from_minor(sum(r.debit for r in rows), money_scale),
             total_credit=from_minor(sum(r.credit for r in rows), money_scale),
+            total_opening=from_minor(sum(r.opening for r in rows), money_scale),
+            total_closing=from_minor(sum(r.closing for r in rows), money_scale),
         )

@@ -25,13 +25,38 @@ from ..scopes import LEDGER, STATISTICAL
 
 @strawberry.federation.type(requires_scopes=LEDGER)
 class TrialBalanceRow:
-    """Activity of one account (and dimension values, when grouped) over the range."""
+    """One account (and dimension values, when grouped): its balance brought forward, the
+    range's activity, and its balance at the end (`closing = opening + debit − credit`)."""
 
     currency: str | None
-    debit: decimal.Decimal
-    credit: decimal.Decimal
-    net: decimal.Decimal
-    quantity: decimal.Decimal | None = strawberry.federation.field(requires_scopes=STATISTICAL)
+    debit: decimal.Decimal = strawberry.field(description="Debits of the range.")
+    credit: decimal.Decimal = strawberry.field(description="Credits of the range.")
+    net: decimal.Decimal = strawberry.field(description="debit − credit of the range.")
+    opening: decimal.Decimal = strawberry.field(
+        description="The balance brought forward to `from`, debit positive: for assets, "
+        "liabilities and equity every earlier line (year-end closes included); for revenue "
+        "and expense the fiscal year's lines before `from`. Earlier years' revenue and "
+        "expense that no year-end close moved count in the retained-earnings account's "
+        "opening (`Entity.retainedEarnings`; with none set, in their own)."
+    )
+    closing: decimal.Decimal = strawberry.field(
+        description="opening + debit − credit: the balance on `to`, debit positive. The "
+        "closings of all money rows sum to zero."
+    )
+    quantity: decimal.Decimal | None = strawberry.federation.field(
+        requires_scopes=STATISTICAL,
+        description="Statistical accounts: a FLOW account's sum over the range; a STOCK "
+        "account's level on `to` (the latest level of each combination of dimension values, "
+        "summed).",
+    )
+    opening_quantity: decimal.Decimal | None = strawberry.federation.field(
+        requires_scopes=STATISTICAL,
+        description="FLOW: the fiscal year's sum before `from`; STOCK: the level the day before `from`.",
+    )
+    closing_quantity: decimal.Decimal | None = strawberry.federation.field(
+        requires_scopes=STATISTICAL,
+        description="FLOW: the fiscal year's sum through `to`; STOCK: the level on `to`.",
+    )
     group: strawberry.Private[tuple]
     date_from: strawberry.Private[dt.date]
     date_to: strawberry.Private[dt.date]
@@ -41,12 +66,20 @@ class TrialBalanceRow:
         cls, row: BalanceRow, quantity_scale: int, date_from: dt.date, date_to: dt.date
     ) -> TrialBalanceRow:
         scale = CURRENCY_SCALES[row.currency] if row.currency else 0
+
+        def quantity(value):
+            return None if value is None else from_minor(value, quantity_scale)
+
         return cls(
             currency=row.currency,
             debit=from_minor(row.debit, scale),
             credit=from_minor(row.credit, scale),
             net=from_minor(row.debit - row.credit, scale),
-            quantity=None if row.quantity is None else from_minor(row.quantity, quantity_scale),
+            opening=from_minor(row.opening, scale),
+            closing=from_minor(row.closing, scale),
+            quantity=quantity(row.quantity),
+            opening_quantity=quantity(row.opening_quantity),
+            closing_quantity=quantity(row.closing_quantity),
             group=(row.account_id, row.dimensions),
             date_from=date_from,
             date_to=date_to,
@@ -77,3 +110,9 @@ class TrialBalance:
     rows: list[TrialBalanceRow]
     total_debit: decimal.Decimal
     total_credit: decimal.Decimal
+    total_opening: decimal.Decimal = strawberry.field(
+        description="The openings summed: zero for a ledger whose entries balance."
+    )
+    total_closing: decimal.Decimal = strawberry.field(
+        description="The closings summed: zero for a ledger whose entries balance."
+    )

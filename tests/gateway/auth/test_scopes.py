@@ -20,11 +20,11 @@ EVERYTHING = frozenset(KNOWN)
 
 def test_known_scopes_are_the_base_ones_and_two_per_source_system():
     assert known_scopes(["hr", "crm"]) == {
-        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose",
+        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen",
         "source:hr:read", "source:hr:sensitive", "source:crm:read", "source:crm:sensitive",
     }
     assert known_scopes([]) == {
-        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose",
+        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen",
     }
     assert source_read_scope("Payroll_2") == "source:Payroll_2:read"
     assert source_sensitive_scope("_hr") == "source:_hr:sensitive"
