@@ -19,12 +19,14 @@ from .model import (
     Account,
     AccountGroup,
     DimensionValue,
+    Entity,
     Journal,
     JournalEntry,
     JournalLine,
     Period,
     SourceLink,
 )
+from .tenancy import ENTITY_KEY
 
 DIMENSION_ATTRS = {kind.value: getattr(JournalLine, column) for kind, column in DIMENSION_COLUMNS.items()}
 
@@ -110,6 +112,15 @@ async def dimension_values_by_ids(
 ) -> dict[int, DimensionValue]:
     rows = await session.scalars(select(DimensionValue).where(DimensionValue.id.in_(list(ids))))
     return {v.id: v for v in rows}
+
+
+async def entities_by_ids(session: AsyncSession, ids: Iterable[int]) -> dict[int, Entity]:
+    """Only the session's own entity can be among them (`ledger.tenancy`)."""
+    own = session.info[ENTITY_KEY]
+    rows = await session.scalars(
+        select(Entity).where(Entity.id.in_([i for i in ids if i == own]))
+    )
+    return {e.id: e for e in rows}
 
 
 _Parent = aliased(AccountGroup, name="parent")

@@ -86,6 +86,8 @@ def trial_balance_statement(
     stmt = (
         select(
             *keys,
+            Account.code,
+            Account.type,
             _when(in_range, JournalLine.debit),
             _when(in_range, JournalLine.credit),
             func.sum(case((in_range, JournalLine.quantity))),
@@ -95,7 +97,7 @@ def trial_balance_statement(
         )
         .join(Account, Account.id == JournalLine.account_id)
         .where(JournalLine.date <= date_to, or_(Account.aggregation.is_(None), Account.aggregation != "STOCK"))
-        .group_by(Account.code, *keys)
+        .group_by(Account.code, Account.type, *keys)
         .order_by(Account.code, JournalLine.currency, *dims)
     )
     for kind, value in filters:
@@ -110,50 +112,59 @@ _Reversal = aliased(JournalEntry, name="reversal")
 
 async def stock_levels(
     session: AsyncSession,
-    day: dt.date,
+    date_from: dt.date,
+    date_to: dt.date,
     group_by: Sequence[str] = (),
-    account_type: str | None = None,
     filters: Sequence[tuple[str, int]] = (),
-) -> dict[tuple, int]:
-    """(account id, ((kind, value id), …)) → the summed levels of STOCK accounts on `day`.
+) -> dict[tuple, tuple[int, int, bool]]:
+    """(account id, code, ((kind, value id), …)) → (level the day before `date_from`, level on
+    `date_to`, whether a line is dated in the range) of STOCK accounts, in one statement.
 
-    Each combination of all eight dimension columns has a level: its latest line dated up
-    to `day` (latest by date, then posting order). Lines of a reversed entry or of a
-    reversal do not count: a reversal withdraws a level, it is not a level of −n.
+    Each combination of all eight dimension columns has a level: its latest line (by date,
+    then posting order) dated up to the day. Lines of a reversed entry or of a reversal do
+    not count: a reversal withdraws a level, it is not a level of −n.
     """
-    if account_type and account_type != AccountType.STATISTICAL.value:
-        return {}
     all_dims = list(DIMENSION_ATTRS.values())
+    before = JournalLine.date < date_from
+    order = (JournalLine.date.desc(), JournalEntry.seq.desc(), JournalLine.line_no.desc())
     numbered = (
         select(
             JournalLine.account_id,
+            Account.code,
             *all_dims,
             JournalLine.quantity,
-            func.row_number().over(
-                partition_by=[JournalLine.account_id, *all_dims],
-                order_by=(JournalLine.date.desc(), JournalEntry.seq.desc(), JournalLine.line_no.desc()),
-            ).label("rn"),
+            before.label("before"),
+            func.row_number().over(partition_by=[JournalLine.account_id, *all_dims], order_by=order)
+            .label("latest"),
+            # The same, among the lines before the range: the opening level.
+            func.row_number().over(partition_by=[JournalLine.account_id, *all_dims, before], order_by=order)
+            .label("latest_in_part"),
         )
         .join(Account, Account.id == JournalLine.account_id)
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(
             Account.aggregation == "STOCK",
-            JournalLine.date <= day,
+            JournalLine.date <= date_to,
             JournalEntry.reverses_id.is_(None),
             ~select(_Reversal.id).where(_Reversal.reverses_id == JournalEntry.id).exists(),
         )
     )
     for kind, value in filters:
         numbered = numbered.where(DIMENSION_ATTRS[kind] == value)
-    latest = numbered.subquery()
-    dims = [latest.c[DIMENSION_ATTRS[kind].key] for kind in group_by]
+    rows = numbered.subquery()
+    dims = [rows.c[DIMENSION_ATTRS[kind].key] for kind in group_by]
+    opening = and_(rows.c.before, rows.c.latest_in_part == 1)
     stmt = (
-        select(latest.c.account_id, *dims, func.sum(latest.c.quantity))
-        .where(latest.c.rn == 1)
-        .group_by(latest.c.account_id, *dims)
+        select(
+            rows.c.account_id, rows.c.code, *dims,
+            func.sum(case((opening, rows.c.quantity), else_=0)),
+            func.sum(case((rows.c.latest == 1, rows.c.quantity), else_=0)),
+            func.sum(case((rows.c.before, 0), else_=1)),
+        )
+        .group_by(rows.c.account_id, rows.c.code, *dims)
     )
     return {
-        (row[0], tuple(zip(group_by, row[1:-1]))): _int(row[-1]) or 0
+        (row[0], row[1], tuple(zip(group_by, row[2:-3]))): (_int(row[-3]) or 0, _int(row[-2]) or 0, bool(row[-1]))
         for row in await session.execute(stmt)
     }
 
@@ -179,26 +190,30 @@ async def trial_balance(
       fiscal year's before it; STOCK accounts: the levels on `date_to` and the day before
       `date_from` (`stock_levels`).
 
-    Rows with no opening and no activity are left out. Two or three statements in all.
+    Rows with no opening and no activity are left out. Three statements: the entity's
+    settings, the aggregate, the STOCK levels.
     """
     entity = await session.get(Entity, session.info[ENTITY_KEY])
     fiscal_start = fiscal_year_bounds(
         fiscal_year_of(date_from, entity.fiscal_year_start_month), entity.fiscal_year_start_month
     )[0]
-    stmt = trial_balance_statement(date_from, date_to, group_by, account_type, fiscal_start, filters)
-    accounts = {row.id: row for row in await session.execute(select(Account.id, Account.code, Account.type))}
-    types = {pk: row.type for pk, row in accounts.items()}
     retained = entity.retained_earnings_account_id
+    # Equity's rows take in earlier years' revenue and expense: those must be read too.
+    sql_type = None if account_type == AccountType.EQUITY.value and retained else account_type
+    stmt = trial_balance_statement(date_from, date_to, group_by, sql_type, fiscal_start, filters)
+    codes: dict[int, str] = {}
+    types: dict[int, str] = {}
     width = len(group_by)
     found: dict[tuple, BalanceRow] = {}
     moved: dict[tuple, int] = {}  # (currency, dims) → earlier years' unclosed result
     for row in await session.execute(stmt):
         account_id, currency = row[0], row[1]
         dimensions = tuple(zip(group_by, row[2 : 2 + width]))
+        codes[account_id], kind = row[2 + width], row[3 + width]
+        types[account_id] = kind
         debit, credit, quantity, before_all, before_year, quantity_before = (
-            _int(v) for v in row[2 + width :]
+            _int(v) for v in row[4 + width :]
         )
-        kind = types[account_id]
         opening = before_all or 0
         if kind in INCOME_STATEMENT and retained is not None:
             opening = before_year or 0
@@ -211,28 +226,25 @@ async def trial_balance(
             (quantity or 0) if statistical else None, opening,
             (quantity_before or 0) if statistical else None,
         )
+    if moved and retained not in codes:  # retained earnings with no line of its own yet
+        codes[retained] = await session.scalar(select(Account.code).where(Account.id == retained))
+        types[retained] = AccountType.EQUITY.value
     for (currency, dimensions), amount in moved.items():
         key = (retained, currency, dimensions)
         row = found.get(key) or BalanceRow(retained, currency, dimensions, 0, 0, None)
         found[key] = replace(row, opening=row.opening + amount)
     if not account_type or account_type == AccountType.STATISTICAL.value:
-        closing = await stock_levels(session, date_to, group_by, account_type, filters)
-        opening_levels = await stock_levels(
-            session, date_from - dt.timedelta(days=1), group_by, account_type, filters
-        )
-        activity = await _stock_activity(session, date_from, date_to, group_by, filters)
         currency = entity.base_currency
-        for key in sorted({*closing, *opening_levels, *activity}):
-            account_id, dimensions = key
-            if not (closing.get(key) or opening_levels.get(key) or key in activity):
-                continue
-            found[(account_id, currency, dimensions)] = BalanceRow(
-                account_id, currency, dimensions, 0, 0, closing.get(key, 0), 0,
-                opening_levels.get(key, 0), stock=True,
-            )
+        levels = await stock_levels(session, date_from, date_to, group_by, filters)
+        for (account_id, code, dimensions), (opening_level, closing_level, active) in levels.items():
+            codes[account_id], types[account_id] = code, AccountType.STATISTICAL.value
+            if opening_level or closing_level or active:
+                found[(account_id, currency, dimensions)] = BalanceRow(
+                    account_id, currency, dimensions, 0, 0, closing_level, 0, opening_level,
+                    stock=True,
+                )
     if account_type:
         found = {k: r for k, r in found.items() if types.get(r.account_id) == account_type}
-    codes = {pk: row.code for pk, row in accounts.items()}
     rows = [
         r for r in found.values()
         if r.stock or r.opening or r.debit or r.credit or r.quantity or r.opening_quantity
@@ -240,20 +252,6 @@ async def trial_balance(
     rows.sort(key=lambda r: (codes[r.account_id], r.currency or "",
                              tuple((v is None, v or 0) for _, v in r.dimensions)))
     return rows
-
-
-async def _stock_activity(session, date_from, date_to, group_by, filters) -> set[tuple]:
-    """The STOCK groups with a line in the range (a row even when its level stays 0)."""
-    dims = [DIMENSION_ATTRS[kind] for kind in group_by]
-    stmt = (
-        select(JournalLine.account_id, *dims)
-        .join(Account, Account.id == JournalLine.account_id)
-        .where(Account.aggregation == "STOCK", JournalLine.date >= date_from, JournalLine.date <= date_to)
-        .group_by(JournalLine.account_id, *dims)
-    )
-    for kind, value in filters:
-        stmt = stmt.where(DIMENSION_ATTRS[kind] == value)
-    return {(row[0], tuple(zip(group_by, row[1:]))) for row in await session.execute(stmt)}
 
 
 async def account_balances(

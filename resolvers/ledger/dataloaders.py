@@ -46,6 +46,13 @@ class AccountByIdLoader(LedgerLoader):
         return _aligned(await reads.accounts_by_ids(session, keys), keys)
 
 
+class EntityByIdLoader(LedgerLoader):
+    """The caller's entity row (its settings: fiscal year start, retained earnings)."""
+
+    async def load_batch(self, session, keys):
+        return _aligned(await reads.entities_by_ids(session, keys), keys)
+
+
 class AccountGroupByIdLoader(LedgerLoader):
     """id → (group, its parent's code or None)."""
 

@@ -39,9 +39,8 @@ class LedgerQueries:
         return await load_node(info, type_name, pk)
 
     @strawberry.federation.field(requires_scopes=LEDGER, description="The company the caller acts for.")
-    async def entity(self, info: Info) -> Entity:
-        async with info.context.session() as session:
-            return Entity.from_model(await session.get(model.Entity, info.context.entity.id))
+    def entity(self, info: Info) -> Entity:
+        return Entity.from_model(info.context.entity)
 
     @strawberry.federation.field(requires_scopes=LEDGER)
     async def accounts(

@@ -21,6 +21,7 @@ from .dataloaders import (
     AccountGroupByIdLoader,
     BalanceByAccountLoader,
     DimensionValueByIdLoader,
+    EntityByIdLoader,
     EntryByIdLoader,
     LineByIdLoader,
     LinePageLoader,
@@ -60,27 +61,32 @@ class Node:
 @strawberry.federation.type(requires_scopes=LEDGER)
 class Entity:
     code: str
-    name: str
     base_currency: str
-    fiscal_year_start_month: int = strawberry.field(
-        default=1, description="The month (1-12) its fiscal years start in; a fiscal year is "
-        "named by the calendar year it ends in."
-    )
-    retained_earnings_pk: strawberry.Private[int | None] = None
+    pk: strawberry.Private[int]
 
     @classmethod
-    def from_model(cls, e: model.Entity) -> Entity:
-        return cls(
-            code=e.code, name=e.name, base_currency=e.base_currency,
-            fiscal_year_start_month=e.fiscal_year_start_month,
-            retained_earnings_pk=e.retained_earnings_account_id,
-        )
+    def from_model(cls, e) -> Entity:
+        """From a `model.Entity` row or the request's `EntityInfo` (code and currency never
+        change; the name and settings are read fresh, as a rename shows at once)."""
+        return cls(code=e.code, base_currency=e.base_currency, pk=e.id)
+
+    @strawberry.field
+    async def name(self, info: Info) -> str:
+        return (await info.context.loader(EntityByIdLoader).load(self.pk)).name
+
+    @strawberry.field(
+        description="The month (1-12) its fiscal years start in; a fiscal year is named by "
+        "the calendar year it ends in."
+    )
+    async def fiscal_year_start_month(self, info: Info) -> int:
+        return (await info.context.loader(EntityByIdLoader).load(self.pk)).fiscal_year_start_month
 
     @strawberry.field(description="The equity account revenue and expense close into.")
     async def retained_earnings(self, info: Info) -> Account | None:
-        if self.retained_earnings_pk is None:
+        entity = await info.context.loader(EntityByIdLoader).load(self.pk)
+        if entity.retained_earnings_account_id is None:
             return None
-        found = await info.context.loader(AccountByIdLoader).load(self.retained_earnings_pk)
+        found = await info.context.loader(AccountByIdLoader).load(entity.retained_earnings_account_id)
         return Account.from_model(found) if found else None
 
 

@@ -180,7 +180,7 @@ CASES = [
      [forbidden(["journalEntries", "edges", e, "node", "lines", i, "q"], STAT,
                 where="JournalLine.quantity") for e, i in ((0, 0), (0, 1), (1, 0))]),
     ("trial balance quantities", {READ},
-     '{ trialBalance(from: "2026-03-31", to: "2026-03-31") { rows { net quantity } } }',
+     '{ trialBalance(from: "2026-03-31", to: "2026-03-31", accountType: STATISTICAL) { rows { net quantity } } }',
      {"trialBalance": {"rows": [{"net": "0.00", "quantity": None}]}},
      [forbidden(["trialBalance", "rows", 0, "quantity"], STAT, where="TrialBalanceRow.quantity")]),
 ]
