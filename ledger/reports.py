@@ -6,12 +6,20 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from .fiscal import fiscal_year_bounds, fiscal_year_of
-from .model import INCOME_STATEMENT_TYPES, AccountType, Account, Entity, JournalEntry, JournalLine
+from .model import (
+    INCOME_STATEMENT_TYPES,
+    Account,
+    AccountType,
+    Entity,
+    JournalEntry,
+    JournalLine,
+    YearEndClose,
+)
 from .reads import DIMENSION_ATTRS
 from .tenancy import ENTITY_KEY
 
@@ -71,6 +79,7 @@ def trial_balance_statement(
     account_type: str | None = None,
     fiscal_start: dt.date | None = None,
     filters: Sequence[tuple[str, int]] = (),
+    without_closes: bool = False,
 ) -> Select:
     """The trial balance's one GROUP BY statement over every line up to `date_to` (the
     entity filter is added by the session): per account, currency and grouped dimension,
@@ -104,7 +113,17 @@ def trial_balance_statement(
         stmt = stmt.where(DIMENSION_ATTRS[kind] == value)
     if account_type:
         stmt = stmt.where(Account.type == account_type)
+    if without_closes:
+        stmt = stmt.where(JournalLine.entry_id.not_in(closing_entries()))
     return stmt
+
+
+def closing_entries() -> Select:
+    """The ids of year-end closing entries and of their reversals."""
+    return union(
+        select(YearEndClose.entry_id).where(YearEndClose.entry_id.is_not(None)),
+        select(YearEndClose.reversal_entry_id).where(YearEndClose.reversal_entry_id.is_not(None)),
+    )
 
 
 _Reversal = aliased(JournalEntry, name="reversal")
@@ -176,6 +195,7 @@ async def trial_balance(
     group_by: Sequence[str] = (),
     account_type: str | None = None,
     filters: Sequence[tuple[str, int]] = (),
+    without_closes: bool = False,
 ) -> list[BalanceRow]:
     """Per account, currency and the given kinds, for lines dated from..to (inclusive):
 
@@ -190,6 +210,8 @@ async def trial_balance(
       fiscal year's before it; STOCK accounts: the levels on `date_to` and the day before
       `date_from` (`stock_levels`).
 
+    `without_closes`: leave out the year-end closing entries and their reversals (an income
+    statement shows the year's revenue and expense, not their move to retained earnings).
     Rows with no opening and no activity are left out. Three statements: the entity's
     settings, the aggregate, the STOCK levels.
     """
@@ -200,7 +222,9 @@ async def trial_balance(
     retained = entity.retained_earnings_account_id
     # Equity's rows take in earlier years' revenue and expense: those must be read too.
     sql_type = None if account_type == AccountType.EQUITY.value and retained else account_type
-    stmt = trial_balance_statement(date_from, date_to, group_by, sql_type, fiscal_start, filters)
+    stmt = trial_balance_statement(
+        date_from, date_to, group_by, sql_type, fiscal_start, filters, without_closes
+    )
     codes: dict[int, str] = {}
     types: dict[int, str] = {}
     width = len(group_by)

@@ -8,8 +8,9 @@ Every figure comes from `reports.trial_balance` (the database's GROUP BY), one p
   closings (the fiscal year to D, plus earlier years no close has moved when no
   retained-earnings account is set) are the *result* line inside equity, so that total
   assets = total liabilities and equity in every column;
-- income statement from..to: revenue and expense activity of the range; the net result is
-  revenue − expenses.
+- income statement from..to: revenue and expense activity of the range, year-end closing
+  entries left out (they move the result, they are not revenue or expense); the net result
+  is revenue − expenses.
 
 Amounts are shown on the side the account normally sits (a credit-normal account's credit
 balance is positive); group and section totals add each account as its section sees it
@@ -176,10 +177,10 @@ def _section_rows(
     return rows, total
 
 
-async def _columns(session, trial_balances, filters):
+async def _columns(session, trial_balances, filters, without_closes=False):
     found = []
     for date_from, date_to in trial_balances:
-        found.append(await trial_balance(session, date_from, date_to, (), None, filters))
+        found.append(await trial_balance(session, date_from, date_to, (), None, filters, without_closes))
     return found
 
 
@@ -249,7 +250,8 @@ async def income_statement(
             span = (_minus_years(date_from), _minus_years(date_to))
             labels.append(f"Prior year, {span[0].isoformat()} to {span[1].isoformat()}")
         spans.append(span)
-    balances = await _columns(session, spans, filters)
+    # The year-end close moves a year's result; it is not revenue or expense of the year.
+    balances = await _columns(session, spans, filters, without_closes=True)
     figures, quantities = zip(*(_by_account(rows, closing=False) for rows in balances))
     figures, quantities = list(figures), list(quantities)
     columns = [Column(label, a, b) for label, (a, b) in zip(labels, spans)]
