@@ -118,6 +118,44 @@ def trial_balance_statement(
     return stmt
 
 
+async def closing_balances(
+    session: AsyncSession,
+    as_of: dt.date,
+    fiscal_start: dt.date,
+    filters: Sequence[tuple[str, int]] = (),
+    flow_accounts: Sequence[int] = (),
+) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+    """What a balance sheet needs, as lean as the SQL one would write by hand: per account,
+    (debit − credit of every line to `as_of`, its part from `fiscal_start`), and per FLOW
+    account the quantity summed from `fiscal_start` (a second statement, on the accounts'
+    index, only when there are such accounts)."""
+    net = JournalLine.debit - JournalLine.credit
+    stmt = (
+        select(
+            JournalLine.account_id,
+            func.sum(net),
+            func.sum(case((JournalLine.date >= fiscal_start, net), else_=0)),
+        )
+        .where(JournalLine.date <= as_of)
+        .group_by(JournalLine.account_id)
+    )
+    for kind, value in filters:
+        stmt = stmt.where(DIMENSION_ATTRS[kind] == value)
+    money = {row[0]: (_int(row[1]) or 0, _int(row[2]) or 0) for row in await session.execute(stmt)}
+    quantities: dict[int, int] = {}
+    if flow_accounts:
+        flows = (
+            select(JournalLine.account_id, func.sum(JournalLine.quantity))
+            .where(JournalLine.account_id.in_(list(flow_accounts)),
+                   JournalLine.date >= fiscal_start, JournalLine.date <= as_of)
+            .group_by(JournalLine.account_id)
+        )
+        for kind, value in filters:
+            flows = flows.where(DIMENSION_ATTRS[kind] == value)
+        quantities = {row[0]: _int(row[1]) or 0 for row in await session.execute(flows)}
+    return money, quantities
+
+
 def closing_entries() -> Select:
     """The ids of year-end closing entries and of their reversals."""
     return union(

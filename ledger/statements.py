@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .fiscal import fiscal_year_bounds, fiscal_year_of
 from .model import Account, AccountGroup, Entity, Period
-from .reports import BalanceRow, trial_balance
+from .reports import BalanceRow, closing_balances, stock_levels, trial_balance
 from .tenancy import ENTITY_KEY
 
 PRIOR_PERIOD = "PRIOR_PERIOD"
@@ -189,6 +189,29 @@ def _statistics(accounts, quantities: list[dict[int, int]]) -> list[StatisticRow
     return [StatisticRow(pk, [q.get(pk, 0) for q in quantities]) for pk in ids]
 
 
+async def _balance_figures(session, entity, accounts, span, filters) -> tuple[dict[int, int], dict[int, int]]:
+    """One balance-sheet column: account id → closing (debit positive), and → quantity."""
+    fiscal_start, as_of = span
+    flows = [pk for pk, a in accounts.items() if a.aggregation == "FLOW"]
+    stocks = any(a.aggregation == "STOCK" for a in accounts.values())
+    money, quantities = await closing_balances(session, as_of, fiscal_start, filters, flows)
+    retained = entity.retained_earnings_account_id
+    figures: dict[int, int] = {}
+    for pk, (everything, this_year) in money.items():
+        if accounts[pk].type in ("REVENUE", "EXPENSE") and retained is not None:
+            # Earlier years' result that no close moved is retained earnings'.
+            figures[pk] = figures.get(pk, 0) + this_year
+            figures[retained] = figures.get(retained, 0) + everything - this_year
+        elif accounts[pk].type != "STATISTICAL":
+            figures[pk] = figures.get(pk, 0) + everything
+    if stocks:
+        for (pk, _code, _dims), (_opening, level, _active) in (
+            await stock_levels(session, fiscal_start, as_of, (), filters)
+        ).items():
+            quantities[pk] = quantities.get(pk, 0) + level
+    return figures, quantities
+
+
 async def balance_sheet(
     session: AsyncSession, as_of: dt.date, compare: Sequence[str] = (),
     filters: Sequence[tuple[str, int]] = (),
@@ -204,9 +227,11 @@ async def balance_sheet(
     ]
     start = entity.fiscal_year_start_month
     spans = [(fiscal_year_bounds(fiscal_year_of(d, start), start)[0], d) for d in dates]
-    balances = await _columns(session, spans, filters)
-    figures, quantities = zip(*(_by_account(rows, closing=True) for rows in balances))
-    figures, quantities = list(figures), list(quantities)
+    figures, quantities = [], []
+    for span in spans:
+        money, quantity = await _balance_figures(session, entity, accounts, span, filters)
+        figures.append(money)
+        quantities.append(quantity)
     columns = [Column(label, span[0], span[1]) for label, span in zip(labels, spans)]
     # A balance-sheet figure is every line to its date.
     ranges = [(None, d) for d in dates]
