@@ -173,6 +173,7 @@ async def stock_levels(
     date_to: dt.date,
     group_by: Sequence[str] = (),
     filters: Sequence[tuple[str, int]] = (),
+    accounts: Sequence[int] | None = None,
 ) -> dict[tuple, tuple[int, int, bool]]:
     """(account id, code, ((kind, value id), …)) → (level the day before `date_from`, level on
     `date_to`, whether a line is dated in the range) of STOCK accounts, in one statement.
@@ -180,7 +181,11 @@ async def stock_levels(
     Each combination of all eight dimension columns has a level: its latest line (by date,
     then posting order) dated up to the day. Lines of a reversed entry or of a reversal do
     not count: a reversal withdraws a level, it is not a level of −n.
+    `accounts`: the STOCK accounts' ids when the caller knows them (the (account, date)
+    index then finds their lines; none: nothing to read).
     """
+    if accounts is not None and not accounts:
+        return {}
     all_dims = list(DIMENSION_ATTRS.values())
     before = JournalLine.date < date_from
     order = (JournalLine.date.desc(), JournalEntry.seq.desc(), JournalLine.line_no.desc())
@@ -203,6 +208,7 @@ async def stock_levels(
             Account.aggregation == "STOCK",
             JournalLine.date <= date_to,
             JournalEntry.reverses_id.is_(None),
+            *([JournalLine.account_id.in_(list(accounts))] if accounts is not None else []),
             ~select(_Reversal.id).where(_Reversal.reverses_id == JournalEntry.id).exists(),
         )
     )
@@ -250,8 +256,8 @@ async def trial_balance(
 
     `without_closes`: leave out the year-end closing entries and their reversals (an income
     statement shows the year's revenue and expense, not their move to retained earnings).
-    Rows with no opening and no activity are left out. Three statements: the entity's
-    settings, the aggregate, the STOCK levels.
+    Rows with no opening and no activity are left out. Three or four statements: the
+    entity's settings, the aggregate, the STOCK accounts and (if any) their levels.
     """
     entity = await session.get(Entity, session.info[ENTITY_KEY])
     fiscal_start = fiscal_year_bounds(
@@ -297,7 +303,8 @@ async def trial_balance(
         found[key] = replace(row, opening=row.opening + amount)
     if not account_type or account_type == AccountType.STATISTICAL.value:
         currency = entity.base_currency
-        levels = await stock_levels(session, date_from, date_to, group_by, filters)
+        stock_ids = list(await session.scalars(select(Account.id).where(Account.aggregation == "STOCK")))
+        levels = await stock_levels(session, date_from, date_to, group_by, filters, stock_ids)
         for (account_id, code, dimensions), (opening_level, closing_level, active) in levels.items():
             codes[account_id], types[account_id] = code, AccountType.STATISTICAL.value
             if opening_level or closing_level or active:

@@ -193,7 +193,7 @@ async def _balance_figures(session, entity, accounts, span, filters) -> tuple[di
     """One balance-sheet column: account id → closing (debit positive), and → quantity."""
     fiscal_start, as_of = span
     flows = [pk for pk, a in accounts.items() if a.aggregation == "FLOW"]
-    stocks = any(a.aggregation == "STOCK" for a in accounts.values())
+    stocks = [pk for pk, a in accounts.items() if a.aggregation == "STOCK"]
     money, quantities = await closing_balances(session, as_of, fiscal_start, filters, flows)
     retained = entity.retained_earnings_account_id
     figures: dict[int, int] = {}
@@ -206,7 +206,7 @@ async def _balance_figures(session, entity, accounts, span, filters) -> tuple[di
             figures[pk] = figures.get(pk, 0) + everything
     if stocks:
         for (pk, _code, _dims), (_opening, level, _active) in (
-            await stock_levels(session, fiscal_start, as_of, (), filters)
+            await stock_levels(session, fiscal_start, as_of, (), filters, stocks)
         ).items():
             quantities[pk] = quantities.get(pk, 0) + level
     return figures, quantities
