@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from .books import changes, run_change
-from .options import ENTITY_HELP, admin_settings, command, run_on_ledger
+from .books import changes, read_books, run_change
+from .options import ENTITY_HELP, command
 
 TYPES = ("ASSET", "LIABILITY", "EQUITY", "REVENUE", "EXPENSE", "STATISTICAL")
 
@@ -79,15 +79,12 @@ def cmd_accounts_list(args: argparse.Namespace) -> int:
 
     from ledger.model import Account, AccountGroup
 
-    from .books import entity_id_of
+    async def listing(session):
+        groups = {g.id: g.code for g in await session.scalars(select(AccountGroup))}
+        return [(a, groups.get(a.group_id)) for a in
+                await session.scalars(select(Account).order_by(Account.code))]
 
-    async def listing(db):
-        async with db.session(await entity_id_of(db, args.entity)) as session:
-            groups = {g.id: g.code for g in await session.scalars(select(AccountGroup))}
-            return [(a, groups.get(a.group_id)) for a in
-                    await session.scalars(select(Account).order_by(Account.code))]
-
-    for a, group in run_on_ledger(admin_settings(args), listing):
+    for a, group in read_books(args, args.entity, listing):
         unit = f"{a.unit} ({a.aggregation.lower()})" if a.unit else ""
         print(f"{a.code}\t{a.name}\t{a.type}\t{a.normal_balance}\t{unit}\t{group or ''}\t"
               f"{'active' if a.active else 'inactive'}")

@@ -84,6 +84,16 @@ def run_change(args: argparse.Namespace, entity: str, operation: str, work):
     return run_on_ledger(admin_settings(args), change)
 
 
+def read_books(args: argparse.Namespace, entity: str, read):
+    """`read(session)` in ENTITY's books: a look, no change, no audit row."""
+
+    async def look(db):
+        async with db.session(await entity_id_of(db, entity)) as session:
+            return await read(session)
+
+    return run_on_ledger(admin_settings(args), look)
+
+
 def refused(error: Refused) -> int:
     for line in error.lines:
         print(f"ledgergate: {line}", file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from .books import changes, run_change
-from .options import ENTITY_HELP, admin_settings, command, run_on_ledger
+from .books import changes, read_books, run_change
+from .options import ENTITY_HELP, command
 
 KINDS = ("DEPARTMENT", "LOCATION", "PROJECT", "CUSTOMER", "VENDOR", "EMPLOYEE", "ITEM", "CLASS")
 
@@ -51,16 +51,14 @@ def cmd_dimensions_list(args: argparse.Namespace) -> int:
 
     from ledger.model import DimensionValue
 
-    from .books import entity_id_of
+    stmt = select(DimensionValue).order_by(DimensionValue.kind, DimensionValue.code)
+    if args.kind:
+        stmt = stmt.where(DimensionValue.kind == args.kind)
 
-    async def listing(db):
-        async with db.session(await entity_id_of(db, args.entity)) as session:
-            stmt = select(DimensionValue).order_by(DimensionValue.kind, DimensionValue.code)
-            if args.kind:
-                stmt = stmt.where(DimensionValue.kind == args.kind)
-            return list(await session.scalars(stmt))
+    async def listing(session):
+        return list(await session.scalars(stmt))
 
-    for v in run_on_ledger(admin_settings(args), listing):
+    for v in read_books(args, args.entity, listing):
         print(f"{v.kind}\t{v.code}\t{v.name}\t{'active' if v.active else 'inactive'}")
     return 0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from .books import changes, run_change
-from .options import ENTITY_HELP, admin_settings, command, run_on_ledger
+from .books import changes, read_books, run_change
+from .options import ENTITY_HELP, command
 
 
 @changes
@@ -62,13 +62,10 @@ def cmd_periods_list(args: argparse.Namespace) -> int:
 
     from ledger.model import Period
 
-    from .books import entity_id_of
+    async def listing(session):
+        return list(await session.scalars(select(Period).order_by(Period.start_date)))
 
-    async def listing(db):
-        async with db.session(await entity_id_of(db, args.entity)) as session:
-            return list(await session.scalars(select(Period).order_by(Period.start_date)))
-
-    for p in run_on_ledger(admin_settings(args), listing):
+    for p in read_books(args, args.entity, listing):
         print(f"{p.name}\t{p.start_date}\t{p.end_date}\tfiscal {p.fiscal_year}\t"
               f"{'closed' if p.closed else 'open'}")
     return 0
