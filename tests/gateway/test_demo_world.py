@@ -340,3 +340,18 @@ async def test_entries_longer_than_the_demo_allows_are_split_and_still_balance(t
     assert unbalanced == [] and city_ledger and max(n for (n,) in city_ledger) == 2
     assert rows and max(count for _, count, _ in rows) == 3
     assert Decimal(sum(q for _, _, q in rows)).scaleb(-3) == sum(u.gb_used for u in records.usage_records)
+
+
+async def test_the_demo_balance_sheets_balance_with_the_years_result_in_equity(demo):
+    from ledger import statements
+
+    db, _, _ = demo
+    for code, entity_id in await _rows(db, "SELECT code, id FROM entities"):
+        async with db.session(entity_id) as session:
+            sheet = await statements.balance_sheet(session, dt.date(2026, 12, 31), ["PRIOR_PERIOD"])
+            income = await statements.income_statement(session, dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+        totals = {r.code: r.amounts for r in sheet.rows if r.kind in ("TOTAL", "RESULT")}
+        assert totals["ASSET"] == totals["LIABILITY_AND_EQUITY"] and any(totals["ASSET"]), code
+        [result] = [r.amounts for r in sheet.rows if r.kind == "RESULT"]
+        [net] = [r.amounts for r in income.rows if r.code == "NET_RESULT"]
+        assert result[0] == net[0] != 0, code  # nothing closed yet: the year's result is equity's
