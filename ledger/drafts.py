@@ -24,8 +24,24 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class TxnAmount:
+    """A line's amount in its transaction currency, and the rate that made its base amount
+    (units of the base currency per unit of `currency`)."""
+
+    currency: str
+    debit: Decimal | None
+    credit: Decimal | None
+    rate: Decimal
+
+
+@dataclass(frozen=True)
 class LineDraft:
-    """One requested line: money lines carry one of debit/credit, statistical ones a quantity."""
+    """One requested line: money lines carry one of debit/credit, statistical ones a quantity.
+
+    `currency` (and optionally `rate`): the line is in that transaction currency, its
+    debit/credit amounts in it; `ledger.currency.price_lines` turns it into a base-currency
+    line whose `txn` keeps what was asked.
+    """
 
     account: str
     debit: Decimal | None = None
@@ -34,6 +50,9 @@ class LineDraft:
     memo: str | None = None
     dimensions: tuple[tuple[str, str], ...] = ()  # (kind, code)
     sources: tuple[SourceRef, ...] = ()
+    currency: str | None = None
+    rate: Decimal | None = None
+    txn: TxnAmount | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,7 @@ def request_document(draft: EntryDraft) -> dict:
                 "credit": amount(line.credit),
                 "quantity": amount(line.quantity),
                 "memo": line.memo,
+                **({"currency": line.currency, "rate": amount(line.rate)} if line.currency else {}),
                 "dimensions": sorted(list(d) for d in line.dimensions),
                 "sources": [source(s) for s in line.sources],
             }

@@ -32,6 +32,9 @@ class LineContent:
     memo: str | None
     dimensions: Mapping[str, str]  # kind → code
     sources: Sequence[SourceContent]
+    # A transaction-currency line: (currency, debit, credit in its minor units, rate text).
+    # Hashed only when present, so every base-currency entry keeps the hash it had.
+    txn: tuple[str, int, int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def canonical_json(content: EntryContent) -> bytes:
                 "memo": line.memo,
                 "dimensions": dict(sorted(line.dimensions.items())),
                 "sources": [_source(s) for s in line.sources],
+                **({"txn": list(line.txn)} if line.txn is not None else {}),
             }
             for line in sorted(content.lines, key=lambda line: line.line_no)
         ],

@@ -86,6 +86,9 @@ async def entry_contents(
                 memo=line.memo,
                 dimensions=dimensions,
                 sources=tuple(sources_by_line.get(line.id, ())),
+                txn=None if line.txn_currency is None else (
+                    line.txn_currency, line.txn_debit, line.txn_credit, line.rate
+                ),
             )
         )
     reversed_numbers = await _numbers(session, {e.reverses_id for e in entries if e.reverses_id}, codes)

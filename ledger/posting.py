@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .currency import foreign, load_rates, price_lines
 from .drafts import EntryDraft, LineDraft, SourceRef, request_document
 from .errors import Conflict, InvalidEntry, NotFound, Violation
 from .hashing import EntryContent, LineContent, SourceContent, chain_hash, fingerprint
@@ -153,6 +154,7 @@ async def resolve_refs(
     }
     periods = list(await session.scalars(select(Period).order_by(Period.start_date)))
     scale = currency_scale(entity.base_currency)
+    rates = await load_rates(session, *foreign(drafts, entity.base_currency))
 
     def period_of(day: dt.date) -> Period | None:
         return next((p for p in periods if p.start_date <= day <= p.end_date), None)
@@ -168,6 +170,7 @@ async def resolve_refs(
             allow_inactive=allow_inactive,
             max_lines=max_lines,
             allow_closed_period=allow_closed_period,
+            rates=rates,
         )
         for d in drafts
     ]
@@ -190,6 +193,7 @@ def _line_values(line: LineDraft, refs: PostingRefs) -> dict:
         "quantity": None,
         # Every row gets every column: executemany batches only rows with the same keys.
         **dict.fromkeys(DIMENSION_COLUMNS.values()),
+        **dict.fromkeys(TXN_COLUMNS),
     }
     if account.type == AccountType.STATISTICAL.value:
         values["quantity"] = to_minor(line.quantity, account.quantity_scale)
@@ -200,7 +204,23 @@ def _line_values(line: LineDraft, refs: PostingRefs) -> dict:
             values["credit"] = to_minor(line.credit, refs.currency_scale)
     for kind, code in line.dimensions:
         values[DIMENSION_COLUMNS[DimensionKind(kind)]] = refs.dimensions[(kind, code)].id
+    if line.txn is not None:
+        txn_scale = currency_scale(line.txn.currency)
+        values.update(
+            txn_currency=line.txn.currency,
+            txn_debit=to_minor(line.txn.debit, txn_scale) if line.txn.debit is not None else 0,
+            txn_credit=to_minor(line.txn.credit, txn_scale) if line.txn.credit is not None else 0,
+            rate=rate_text(line.txn.rate),
+        )
     return values
+
+
+TXN_COLUMNS = ("txn_currency", "txn_debit", "txn_credit", "rate")
+
+
+def rate_text(rate) -> str:
+    """A rate as stored and hashed: its plain decimal digits, no exponent, no trailing 0."""
+    return format(rate.normalize(), "f")
 
 
 async def write_postings(
@@ -241,6 +261,7 @@ async def write_postings(
                     memo=line.memo,
                     dimensions=dict(line.dimensions),
                     sources=tuple(_source_content(s) for s in line.sources),
+                    txn=_txn(values),
                 )
                 for n, (line, values) in enumerate(zip(draft.lines, lines), start=1)
             ),
@@ -317,6 +338,12 @@ async def write_postings(
     return entry_ids
 
 
+def _txn(values: dict) -> tuple | None:
+    if values.get("txn_currency") is None:
+        return None
+    return (values["txn_currency"], values["txn_debit"], values["txn_credit"], values["rate"])
+
+
 def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int, ref: SourceRef) -> dict:
     return {
         "entity_id": entity_id,
@@ -369,17 +396,27 @@ async def post_entries(
         todo = [postings[i] for i in fresh]
         refs = await resolve_refs(session, entity, [p.draft for p in todo], max_lines=max_lines)
         violations = []
+        priced = []
+        # The refs share one accounts table.
+        statistical = {
+            code for code, a in refs[0].accounts.items() if a.type == AccountType.STATISTICAL.value
+        }
         for index, posting, ref in zip(fresh, todo, refs):
             prefix = f"entries[{index}]." if len(postings) > 1 else ""
             known = found[index] if index < len(found) else ()
             if isinstance(known, Exception):
                 raise known
+            draft, currency_violations = price_lines(
+                posting.draft, ref.currency, ref.currency_scale, ref.rates, statistical
+            )
+            priced.append(replace(posting, draft=draft))
             violations += [
                 Violation(prefix + v.path, v.message)
-                for v in [*validate_entry(posting.draft, ref), *known]
+                for v in [*currency_violations, *validate_entry(draft, ref), *known]
             ]
         if violations:
             raise InvalidEntry(violations)
+        todo = priced
         ids = await write_postings(session, entity, todo, refs, [hashes[i] for i in fresh], {})
         results.update(zip(fresh, ids))
     for index, earlier in repeats.items():

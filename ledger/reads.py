@@ -57,6 +57,10 @@ LINE_COLUMNS = (
     JournalLine.quantity,
     Account.quantity_scale,
     JournalLine.memo,
+    JournalLine.txn_currency,
+    JournalLine.txn_debit,
+    JournalLine.txn_credit,
+    JournalLine.rate,
     *DIMENSION_ATTRS.values(),
 )
 

@@ -344,3 +344,35 @@ async def account_balances(
     return {
         row[0]: (_int(row[1]) or 0, _int(row[2]) or 0, _int(row[3])) for row in rows
     }
+
+
+async def transaction_amounts(
+    session: AsyncSession,
+    date_from: dt.date,
+    date_to: dt.date,
+    group_by: Sequence[str],
+    account_ids: Sequence[int],
+) -> dict[tuple, list[tuple[str, int, int]]]:
+    """(account id, ((kind, value id), …)) → [(transaction currency, debit, credit)] of the
+    lines dated from..to, in the transaction currency's minor units (a base-currency line
+    counts in the base currency): one GROUP BY for every row of a trial balance."""
+    dims = [DIMENSION_ATTRS[kind] for kind in group_by]
+    currency = func.coalesce(JournalLine.txn_currency, JournalLine.currency)
+    stmt = (
+        select(
+            JournalLine.account_id, *dims, currency,
+            func.sum(func.coalesce(JournalLine.txn_debit, JournalLine.debit)),
+            func.sum(func.coalesce(JournalLine.txn_credit, JournalLine.credit)),
+        )
+        .where(JournalLine.account_id.in_(list(account_ids)), JournalLine.date >= date_from,
+               JournalLine.date <= date_to, JournalLine.quantity.is_(None))
+        .group_by(JournalLine.account_id, *dims, currency)
+        .order_by(JournalLine.account_id, *dims, currency)
+    )
+    found: dict[tuple, list[tuple[str, int, int]]] = {}
+    width = len(group_by)
+    for row in await session.execute(stmt):
+        key = (row[0], tuple(zip(group_by, row[1 : 1 + width])))
+        found.setdefault(key, []).append((row[1 + width], _int(row[2 + width]) or 0, _int(row[3 + width]) or 0))
+    return found
+

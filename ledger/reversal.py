@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .drafts import EntryDraft, LineDraft, SourceRef
+from .drafts import EntryDraft, LineDraft, SourceRef, TxnAmount
 from .errors import Conflict, InvalidEntry, NotFound, Violation
 from .hashing import EntryContent, LineContent, SourceContent, fingerprint
 from .history import CodeBook, entry_contents
@@ -122,6 +123,17 @@ def _mirror(
             credit = from_minor(line.debit, money_scale)
         else:
             debit = from_minor(line.credit, money_scale)
+        txn = None
+        if line.txn is not None:
+            # The mirror keeps the original's rate and amounts: no new rounding.
+            currency, txn_debit, txn_credit, rate = line.txn
+            scale = currency_scale(currency)
+            txn = TxnAmount(
+                currency,
+                from_minor(txn_credit, scale) if txn_credit else None,
+                from_minor(txn_debit, scale) if txn_debit else None,
+                Decimal(rate),
+            )
         return LineDraft(
             account=line.account,
             debit=debit,
@@ -130,6 +142,7 @@ def _mirror(
             memo=line.memo,
             dimensions=tuple(sorted(line.dimensions.items())),
             sources=tuple(ref(s) for s in line.sources),
+            txn=txn,
         )
 
     return EntryDraft(

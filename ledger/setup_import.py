@@ -88,6 +88,13 @@ def read_csv(kind: str, text: str) -> list[Row]:
     """The file's rows, or Rejected listing what is wrong with its shape."""
     if kind not in KINDS:
         raise Rejected([Violation("kind", f"must be one of {', '.join(KINDS)}")])
+    required, optional = COLUMNS[kind]
+    return read_rows(text, required, optional, kind)
+
+
+def read_rows(text: str, required, optional, kind: str) -> list[Row]:
+    """A CSV file's rows with a header naming `required` and some of `optional` columns
+    (any case), or Rejected listing what is wrong with its shape; blank lines skipped."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     try:
         header = next(reader)
@@ -96,7 +103,6 @@ def read_csv(kind: str, text: str) -> list[Row]:
     except csv.Error as error:
         raise Rejected([Violation("row 1", f"not CSV: {error}")]) from None
     names = [h.strip().lower() for h in header]
-    required, optional = COLUMNS[kind]
     problems = [Violation("row 1", f"missing column {c!r}") for c in required if c not in names]
     unknown = [n for n in names if n not in (*required, *optional)]
     if unknown:
@@ -128,7 +134,8 @@ def read_csv(kind: str, text: str) -> list[Row]:
     return rows
 
 
-def _refuse(violations: list[Violation]) -> None:
+def refuse(violations: list[Violation]) -> None:
+    """Rejected listing the first MAX_LISTED violations and how many there were."""
     if violations:
         listed = violations[:MAX_LISTED]
         if len(violations) > MAX_LISTED:
@@ -197,7 +204,7 @@ async def _groups(session, rows: list[Row], record, digest: str) -> ImportResult
             new.append((row, code, name, parent, position))
         seen.add(code)
         violations += [Violation(f"row {row.number}", str(v)) for v in found]
-    _refuse(violations)
+    refuse(violations)
     for _, code, name, parent, position in new:
         group = AccountGroup(code=code, name=name, position=position,
                              parent_id=existing[parent].id if parent else None)
@@ -255,7 +262,7 @@ async def _chart(session, rows: list[Row], record, digest: str) -> ImportResult:
             fresh.append((row, spec))
         seen.add(spec.code)
         violations += [Violation(f"row {row.number}", str(v)) for v in found]
-    _refuse(violations)
+    refuse(violations)
     if fresh:
         await admin.create_accounts(
             session, [s for _, s in fresh], record, operation="importChart",
@@ -291,7 +298,7 @@ async def _dimensions(session, rows: list[Row], record, digest: str) -> ImportRe
             fresh.append((row, kind, code, name))
         seen.add((kind, code))
         violations += [Violation(f"row {row.number}", str(v)) for v in found]
-    _refuse(violations)
+    refuse(violations)
     if fresh:
         await admin.create_dimension_values(
             session, [(k, c, n) for _, k, c, n in fresh], record, operation="importDimensions",
@@ -328,7 +335,7 @@ async def _opening(session, rows: list[Row], record, date: dt.date, journal: str
         lines.append(LineDraft(row.get("account") or "", debit=debit, credit=credit,
                                memo=row.get("memo"), dimensions=dimensions))
         numbers.append(row.number)
-    _refuse(violations)
+    refuse(violations)
     draft = EntryDraft(journal, date, tuple(lines), "Opening balances")
     content = json.dumps([[l.account, str(l.debit), str(l.credit), l.memo, l.dimensions] for l in lines])
     key = "opening:" + hashlib.sha256(f"{date}|{journal}|{content}".encode()).hexdigest()[:48]

@@ -38,6 +38,8 @@ class PostingRefs:
     max_lines: int = MAX_LINES
     # The year-end close posts into the year's last period, which it requires closed.
     allow_closed_period: bool = False
+    # SPOT rates of the transaction currencies the drafts need (`ledger.currency`).
+    rates: dict = field(default_factory=dict)
 
 
 Validator = Callable[[EntryDraft, PostingRefs], Iterable[Violation]]

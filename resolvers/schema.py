@@ -12,6 +12,8 @@ from strawberry.types.info import Info
 from .admin.mutations import AdminMutations
 from .admin.queries import AdminQueries
 from .audit.queries import AuditQueries
+from .rates.mutations import RateMutations
+from .rates.queries import RateQueries
 from .compiled import check_schema, compiled_executor
 from .errors import user_input_error
 from .ledger.mutations import LedgerMutations
@@ -26,9 +28,9 @@ from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
 
 Query = merge_types(
-    "Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries)
+    "Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries, RateQueries)
 )
-Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations))
+Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations, RateMutations))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
 # same documents recur and caching them is safe (bounded, keyed by document text).

@@ -21,6 +21,7 @@ from . import (
     keys,
     ledger,
     periods,
+    rates,
     roles,
     schema,
     secrets,
@@ -34,7 +35,7 @@ log = logging.getLogger("ledgergate")
 
 # In the order `ledgergate --help` lists them.
 GROUPS = (
-    demo, serve, db, entities, setup, accounts, dimensions, periods, secrets, keys, roles,
+    demo, serve, db, entities, setup, accounts, dimensions, periods, rates, secrets, keys, roles,
     clients, users, allow, audit, ledger, schema,
 )
 

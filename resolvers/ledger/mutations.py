@@ -54,6 +54,15 @@ class JournalLineInput:
     memo: str | None = None
     dimensions: list[DimensionInput] | None = None
     sources: list[SourceLinkInput] | None = None
+    currency: str | None = strawberry.field(
+        default=None, description="The line's transaction currency (ISO 4217) when it is not "
+        "the entity's: debit and credit are then in it, and the base amount is amount × rate "
+        "rounded half to even to the base currency's minor unit."
+    )
+    rate: decimal.Decimal | None = strawberry.field(
+        default=None, description="Base-currency units per unit of `currency`; omitted: the "
+        "SPOT rate of exchangeRates dated on the entry's date, or the latest before it."
+    )
 
 
 @strawberry.input
@@ -81,6 +90,8 @@ class JournalEntryInput:
                         (model.DimensionKind(d.kind).value, d.code) for d in line.dimensions or ()
                     ),
                     sources=tuple(s.to_ref() for s in line.sources or ()),
+                    currency=line.currency,
+                    rate=line.rate,
                 )
                 for line in self.lines
             ),
@@ -115,6 +126,8 @@ def _journal_entry_from_input(cls, value, _context) -> JournalEntryInput:
             sources=None if (links := line.get("sources")) is None else [
                 _link(link) for link in links
             ],
+            currency=line.get("currency"),
+            rate=line.get("rate"),
         )
         for line in value["lines"]
     ]

@@ -135,6 +135,17 @@ class AccountGroup:
 
 
 @strawberry.federation.type(requires_scopes=LEDGER)
+class TransactionAmount:
+    """A line's amount in the currency of its transaction, and the rate that gave its base
+    amount (base-currency units per unit of `currency`)."""
+
+    currency: str
+    debit: decimal.Decimal
+    credit: decimal.Decimal
+    rate: decimal.Decimal
+
+
+@strawberry.federation.type(requires_scopes=LEDGER)
 class Journal:
     code: str
     name: str
@@ -321,6 +332,10 @@ class JournalLine(Node):
     currency: str
     quantity: decimal.Decimal | None = strawberry.federation.field(requires_scopes=STATISTICAL)
     memo: str | None
+    transaction: TransactionAmount | None = strawberry.field(
+        description="A line in a foreign (transaction) currency: its amount there and the "
+        "rate; debit and credit are the base-currency amounts. Null for base-currency lines."
+    )
     pk: strawberry.Private[int]
     entry_pk: strawberry.Private[int]
     account_pk: strawberry.Private[int]
@@ -338,6 +353,12 @@ class JournalLine(Node):
             currency=row.currency,
             quantity=None if row.quantity is None else from_minor(row.quantity, row.quantity_scale),
             memo=row.memo,
+            transaction=None if row.txn_currency is None else TransactionAmount(
+                currency=row.txn_currency,
+                debit=from_minor(row.txn_debit, CURRENCY_SCALES[row.txn_currency]),
+                credit=from_minor(row.txn_credit, CURRENCY_SCALES[row.txn_currency]),
+                rate=decimal.Decimal(row.rate),
+            ),
             pk=row.id,
             entry_pk=row.entry_id,
             account_pk=row.account_id,

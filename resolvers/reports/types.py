@@ -6,8 +6,10 @@ import datetime as dt
 import decimal
 
 import strawberry
+from aiodataloader import DataLoader
 from strawberry.types import Info
 
+from ledger import reports
 from ledger.money import CURRENCY_SCALES, from_minor
 from ledger.reports import BalanceRow
 
@@ -21,6 +23,28 @@ from ..ledger.types import (
 )
 from ..pagination import Connection
 from ..scopes import LEDGER, STATISTICAL
+
+
+@strawberry.federation.type(requires_scopes=LEDGER)
+class CurrencyAmount:
+    currency: str
+    debit: decimal.Decimal
+    credit: decimal.Decimal
+
+
+class TransactionAmountLoader(DataLoader):
+    """One trial balance's rows → their activity per transaction currency, one statement."""
+
+    def __init__(self, context, date_from, date_to, kinds) -> None:
+        super().__init__()
+        self.context, self.span, self.kinds = context, (date_from, date_to), kinds
+
+    async def batch_load_fn(self, groups):
+        async with self.context.session() as session:
+            found = await reports.transaction_amounts(
+                session, *self.span, self.kinds, sorted({account for account, _ in groups})
+            )
+        return [found.get(group, []) for group in groups]
 
 
 @strawberry.federation.type(requires_scopes=LEDGER)
@@ -94,6 +118,22 @@ class TrialBalanceRow:
         ids = [pk for _, pk in self.group[1] if pk is not None]
         values = await info.context.loader(DimensionValueByIdLoader).load_many(ids)
         return [DimensionValue.from_model(v) for v in values if v is not None]
+
+    @strawberry.field(
+        description="The range's debits and credits per transaction currency (lines in the "
+        "base currency under it), in that currency: the row's activity as invoiced."
+    )
+    async def transaction_amounts(self, info: Info) -> list[CurrencyAmount]:
+        kinds = tuple(kind for kind, _ in self.group[1])
+        loader = info.context.keyed_loader(
+            ("transaction-amounts", self.date_from, self.date_to, kinds),
+            lambda: TransactionAmountLoader(info.context, self.date_from, self.date_to, kinds),
+        )
+        return [
+            CurrencyAmount(currency=c, debit=from_minor(d, CURRENCY_SCALES[c]),
+                           credit=from_minor(k, CURRENCY_SCALES[c]))
+            for c, d, k in await loader.load(self.group)
+        ]
 
     @strawberry.field(description="The lines summed into this row, in date order.")
     async def lines(

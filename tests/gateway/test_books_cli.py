@@ -175,3 +175,25 @@ async def test_deactivating_an_account_with_a_balance(books, cli):
                               "clear it first, or deactivate with force\n")
     code, out, _ = await cli("accounts", "deactivate", "NEWCO", "1000", "--force")
     assert (code, out) == (0, "NEWCO: account 1000 is inactive (it takes no new postings)\n")
+
+
+async def test_rates_import_is_whole_and_idempotent(books, cli):
+    await newco(cli)
+    rates = books.folder / "rates.csv"
+    rates.write_text("currency,date,rate\nUSD,2026-01-02,0.92\nGBP,2026-01-02,1.17\n\nUSD,2026-01-05,0.925\n")
+    code, out, _ = await cli("rates", "import", "NEWCO", str(rates))
+    assert (code, out) == (0, f"NEWCO: imported {rates}: 3 added, 0 unchanged, 0 replaced\n")
+    code, out, _ = await cli("rates", "import", "NEWCO", str(rates))
+    assert (code, out) == (0, f"NEWCO: imported {rates}: 0 added, 3 unchanged, 0 replaced\n")
+    bad = books.folder / "bad.csv"
+    bad.write_text("currency,date,rate\nUSD,2026-02-30,0.9\nEUR,2026-02-01,1\nUSD,2026-01-02,0.93\nXYZ,2026-02-01,1.5e2\n")
+    code, out, err = await cli("rates", "import", "NEWCO", str(bad))
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0] == "ledgergate: row 2: date: '2026-02-30' is not a date (YYYY-MM-DD)"
+    assert lines[1] == "ledgergate: row 3: EUR is the base currency: its rate is 1"
+    assert lines[2] == "ledgergate: row 4: USD SPOT 2026-01-02 is 0.92 already; replace it only on purpose"
+    assert lines[3] == "ledgergate: row 5: currency: unknown currency 'XYZ'"
+    assert lines[4].startswith("ledgergate: row 5: rate: '1.5e2' is not a decimal number") and len(lines) == 5
+    code, out, _ = await cli("rates", "list", "NEWCO")
+    assert out.splitlines() == ["GBP\tSPOT\t2026-01-02\t1.17", "USD\tSPOT\t2026-01-02\t0.92", "USD\tSPOT\t2026-01-05\t0.925"]
