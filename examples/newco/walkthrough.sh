@@ -24,6 +24,7 @@ $LEDGERGATE periods generate NEWCO 2026
 $LEDGERGATE entities set-retained-earnings NEWCO 3900
 $LEDGERGATE setup import opening.csv --entity NEWCO --date 2026-01-01 --journal GJ
 $LEDGERGATE setup import opening.csv --entity NEWCO --date 2026-01-01 --journal GJ  # again: a no-op
+$LEDGERGATE rates import NEWCO rates.csv    # what a US dollar was worth in euros
 
 # 3. Who may call it: a role, a user of NEWCO with it, an integration client acting as them.
 $LEDGERGATE roles add accountant --scopes "ledger:read ledger:post statistical:read admin:write"
@@ -47,6 +48,7 @@ graphql() {
 }
 graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"INV-1\", input: {journal: \"SALES\", date: \"2026-01-20\", description: \"Invoice INV-1\", lines: [{account: \"1100\", debit: \"1200.00\", dimensions: [{kind: CUSTOMER, code: \"ACME\"}]}, {account: \"4000\", credit: \"1200.00\", dimensions: [{kind: DEPARTMENT, code: \"CONSULT\"}]}]}) { entry { number } } }"}'
 graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"HC-1\", input: {journal: \"GJ\", date: \"2026-01-31\", lines: [{account: \"9000\", quantity: \"3\", dimensions: [{kind: DEPARTMENT, code: \"CONSULT\"}]}, {account: \"9000\", quantity: \"1\", dimensions: [{kind: DEPARTMENT, code: \"ADMIN\"}]}]}) { entry { number } } }"}'
+graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"BILL-7\", input: {journal: \"GJ\", date: \"2026-01-22\", description: \"US hosting bill, USD 500\", lines: [{account: \"6100\", debit: \"500.00\", currency: \"USD\"}, {account: \"2000\", credit: \"500.00\", currency: \"USD\"}]}) { entry { number lines { debit credit transaction { currency debit credit rate } } } } }"}'
 graphql '{"query": "{ trialBalance(from: \"2026-01-01\", to: \"2026-01-31\") { totalDebit totalCredit rows { account { code name } debit credit net quantity } } }"}'
 kill $server
 

@@ -47,10 +47,15 @@ async def test_the_walkthrough_sets_up_posts_reports_and_closes(db, tmp_path):
     assert "NEWCO: posted the opening balances of opening.csv (6 lines) as JE-0000001" in out
     assert "opening.csv was imported before as JE-0000001; nothing new posted" in out
     responses = [json.loads(line) for line in out.splitlines() if line.startswith('{"data"')]
-    assert [r.get("errors") for r in responses] == [None, None, None]
+    assert [r.get("errors") for r in responses] == [None, None, None, None]
     assert responses[0]["data"]["postJournalEntry"]["entry"]["number"] == "JE-0000002"
-    balance = responses[2]["data"]["trialBalance"]
-    assert balance["totalDebit"] == balance["totalCredit"] == "66200.00"
+    # The USD bill at the 15 January rate: 500.00 × 0.921 = 460.50 EUR.
+    bill = responses[2]["data"]["postJournalEntry"]["entry"]["lines"][0]
+    assert bill == {"debit": "460.50", "credit": "0.00",
+                    "transaction": {"currency": "USD", "debit": "500.00", "credit": "0.00", "rate": "0.921"}}
+    assert "NEWCO: imported rates.csv: 2 added, 0 unchanged, 0 replaced" in out
+    balance = responses[3]["data"]["trialBalance"]
+    assert balance["totalDebit"] == balance["totalCredit"] == "66660.50"
     rows = {r["account"]["code"]: r for r in balance["rows"]}
     assert rows["1100"]["debit"] == "9200.00" and rows["4000"]["credit"] == "1200.00"
     assert rows["9000"]["quantity"] == "4"  # headcount: a level per department, summed
@@ -59,12 +64,12 @@ async def test_the_walkthrough_sets_up_posts_reports_and_closes(db, tmp_path):
         [newco] = list(await s.scalars(select(Entity).execution_options(**ALL_ENTITIES)))
     async with db.session(newco.id) as s:
         assert (await s.scalar(select(Period.closed).where(Period.name == "2026-01"))) is True
-        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 3
+        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 4
         operations = [e.detail["operation"] for e in await s.scalars(
             select(AuditEvent).where(AuditEvent.event == "admin").order_by(AuditEvent.id))]
     # Every change, in order; the second opening import changed nothing and wrote nothing.
     assert operations == [
         "createEntity", "importGroups", "importChart", "importDimensions", "createJournal",
         "createJournal", "generateFiscalYear", "setRetainedEarnings", "importOpeningBalances",
-        "closePeriod",
+        "setExchangeRates", "closePeriod",
     ]
