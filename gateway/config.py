@@ -274,6 +274,8 @@ _LIMIT_MINIMUM = {
     "max_cost": 1,
     "default_list_size": 1,
     "max_entry_lines": 1,
+    "max_batch_entries": 1,
+    "max_batch_lines": 1,
 }
 
 

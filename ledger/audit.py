@@ -169,11 +169,18 @@ class AuditTrail:
         ]
         return [*self.events, *reads]
 
+    def mutation_event(self, operation: str, detail: dict) -> Callable[[list[dict]], Event]:
+        """The mutation's row once its entries (`[{"id", "number"}]`) are known."""
+        return lambda entries: self.event(MUTATION, OK, {
+            "operation": operation, **detail, "entries": entries,
+        })
+
     def mutation_recorder(
         self, operation: str, detail: dict
     ) -> Callable[[AsyncSession, Sequence[int]], Awaitable[None]]:
         """The hook a posting calls before it commits (`posting.post_entries`'s
         `before_commit`): the mutation's row, naming the entries, in its transaction."""
+        event = self.mutation_event(operation, detail)
 
         async def record_in(session: AsyncSession, entry_ids: Sequence[int]) -> None:
             numbers = dict(
@@ -185,10 +192,7 @@ class AuditTrail:
                     )
                 ).all()
             )
-            entries = [{"id": i, "number": numbers.get(i)} for i in entry_ids]
-            await append(session, [self.event(MUTATION, OK, {
-                "operation": operation, **detail, "entries": entries,
-            })])
+            await append(session, [event([{"id": i, "number": numbers.get(i)} for i in entry_ids])])
 
         return record_in
 

@@ -106,6 +106,8 @@ class Entity(Base):
     Attributes:
         head_seq: sequence number of the last posted entry (0 before the first).
         head_hash: hash of the last posted entry (GENESIS_HASH before the first).
+        reference_version: bumped by database triggers with every change of the entity's
+            accounts, journals, dimension values or periods (`ledger.reference_cache`).
     """
 
     __tablename__ = "entities"
@@ -123,6 +125,7 @@ class Entity(Base):
     retained_earnings_account_id: Mapped[int | None] = mapped_column(Id)
     head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    reference_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Account(EntityScoped, Base):
@@ -371,7 +374,9 @@ class IdempotencyKey(EntityScoped, Base):
     # The integration client the key belongs to ("" for writes no client sent: the demo's
     # loads, and keys stored before keys were per client).
     client_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
-    key: Mapped[str] = mapped_column(String(200))
+    # A client's key is at most 200 characters; a batch's entries add ` #index ` to it
+    # (`posting.batch_postings`).
+    key: Mapped[str] = mapped_column(String(220))
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))
 

@@ -16,25 +16,23 @@ from dataclasses import dataclass, replace
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import reference_cache
 from .currency import foreign, load_rates, price_lines
 from .drafts import EntryDraft, LineDraft, SourceRef, request_document
 from .errors import Conflict, InvalidEntry, NotFound, Violation
 from .hashing import EntryContent, LineContent, SourceContent, chain_hash, fingerprint
 from .model import (
     DIMENSION_COLUMNS,
-    Account,
     AccountType,
     DimensionKind,
-    DimensionValue,
     Entity,
     IdempotencyKey,
-    Journal,
     JournalEntry,
     JournalLine,
-    Period,
     SourceLink,
 )
 from .money import currency_scale, to_minor
+from .reference_cache import REFERENCE_CACHE_KEY
 from .tenancy import ENTITY_KEY
 from .validators import MAX_LINES, PostingRefs, validate_entry
 
@@ -64,6 +62,29 @@ class Posting:
     draft: EntryDraft
     idempotency_key: str | None = None
     client: str = ""
+    # Set for a posting of a batch (`batch_postings`): its key is derived from the batch's
+    # and its fingerprint covers the whole batch.
+    request_hash: str | None = None
+
+
+def batch_postings(drafts: Sequence[EntryDraft], key: str, client: str = "") -> list[Posting]:
+    """The postings of a batch sent under one idempotency key.
+
+    Entry i is stored under the key `"{key} #{i} "`: it ends with a space, which no key a
+    client sends may do, so it can never meet a single posting's key. Each entry's
+    fingerprint covers the whole batch, so a batch sent again as it was replays every entry,
+    and any other batch under the same key is a CONFLICT (at its first entry), whatever
+    entries the two have in common.
+    """
+    check_key(key)
+    batch = fingerprint({
+        "operation": "postJournalEntries", "entries": [request_document(d) for d in drafts],
+    })
+    return [
+        Posting(draft, f"{key} #{index} ", client,
+                request_hash=fingerprint({"batch": batch, "index": index}))
+        for index, draft in enumerate(drafts)
+    ]
 
 
 def entry_number(seq: int) -> str:
@@ -75,12 +96,13 @@ def _utc_now() -> str:
 
 
 async def lock_entity(session: AsyncSession) -> Entity:
-    """Take the entity's write lock for this transaction and return its fresh head."""
+    """Take the entity's write lock for this transaction and return its fresh head (and its
+    `reference_version`, read under the lock: `ledger.reference_cache`)."""
     entity_id = session.info[ENTITY_KEY]
-    await session.execute(
+    entity = await session.scalar(
         update(Entity).where(Entity.id == entity_id).values(head_seq=Entity.head_seq)
+        .returning(Entity), execution_options={"populate_existing": True},
     )
-    entity = await session.get(Entity, entity_id, populate_existing=True)
     if entity is None:
         raise NotFound(f"entity {entity_id} does not exist")
     return entity
@@ -97,13 +119,24 @@ def _chunks(items: Sequence, size: int = 5000):
         yield items[start : start + size]
 
 
-async def replays(
+@dataclass
+class KeyOutcomes:
+    """How one client's keyed postings stand: index → stored entry id (a replay), index →
+    earlier index of the same batch with the same key and request (a repeat), index →
+    Conflict (the key was used with another request)."""
+
+    replayed: dict[int, int]
+    repeats: dict[int, int]
+    conflicts: dict[int, Conflict]
+
+
+async def key_outcomes(
     session: AsyncSession, keyed: Sequence[tuple[int, str, str]], client: str = ""
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Which postings repeat a key of `client`: (index → stored entry id, index → earlier index).
+) -> KeyOutcomes:
+    """Which postings repeat a key of `client`, given as (index, key, request hash).
 
     A key used before with another request, or twice in one batch with different
-    requests, is a Conflict. Only `client`'s own keys are looked at.
+    requests (the later use), is a Conflict. Only `client`'s own keys are looked at.
     """
     keys = sorted({key for _, key, _ in keyed})
     stored = {}
@@ -114,59 +147,55 @@ async def replays(
             )
         )
         stored.update({row.key: row for row in rows})
-    replayed: dict[int, int] = {}
-    repeats: dict[int, int] = {}
+    outcomes = KeyOutcomes({}, {}, {})
     first_seen: dict[str, tuple[str, int]] = {}
     for index, key, request_hash in keyed:
         earlier = stored.get(key)
         seen = first_seen.setdefault(key, (request_hash, index))
         if (earlier and earlier.request_hash != request_hash) or seen[0] != request_hash:
-            raise Conflict(f"idempotency key {key!r} was already used with a different request")
-        if earlier:
-            replayed[index] = earlier.entry_id
+            outcomes.conflicts[index] = Conflict(
+                f"idempotency key {key!r} was already used with a different request"
+            )
+        elif earlier:
+            outcomes.replayed[index] = earlier.entry_id
         elif seen[1] != index:
-            repeats[index] = seen[1]
-    return replayed, repeats
+            outcomes.repeats[index] = seen[1]
+    return outcomes
 
 
-async def _by_codes(session: AsyncSession, model, column, codes: set[str]) -> list:
-    found = []
-    for chunk in _chunks(sorted(codes)):
-        found += await session.scalars(select(model).where(column.in_(chunk)))
-    return found
+async def replays(
+    session: AsyncSession, keyed: Sequence[tuple[int, str, str]], client: str = ""
+) -> tuple[dict[int, int], dict[int, int]]:
+    """`key_outcomes`, raising the first Conflict: (replayed, repeats)."""
+    outcomes = await key_outcomes(session, keyed, client)
+    if outcomes.conflicts:
+        raise outcomes.conflicts[min(outcomes.conflicts)]
+    return outcomes.replayed, outcomes.repeats
 
 
 async def resolve_refs(
     session: AsyncSession, entity: Entity, drafts: Sequence[EntryDraft], *, allow_inactive=False,
     max_lines: int = MAX_LINES, allow_closed_period: bool = False,
 ) -> list[PostingRefs]:
-    """Look up every code the drafts use: a few statements per 5,000 distinct codes."""
-    account_codes = {line.account for d in drafts for line in d.lines}
-    journal_codes = {d.journal for d in drafts}
-    dim_kinds = {k for d in drafts for line in d.lines for k, _ in line.dimensions}
-    dim_codes = {c for d in drafts for line in d.lines for _, c in line.dimensions}
-    accounts = {a.code: a for a in await _by_codes(session, Account, Account.code, account_codes)}
-    journals = {j.code: j for j in await _by_codes(session, Journal, Journal.code, journal_codes)}
-    dimensions = {
-        (v.kind, v.code): v
-        for v in await _by_codes(session, DimensionValue, DimensionValue.code, dim_codes)
-        if v.kind in dim_kinds
-    }
-    periods = list(await session.scalars(select(Period).order_by(Period.start_date)))
+    """Look up every code the drafts use: none when the entity's reference cache has them
+    all (`ledger.reference_cache`; the caller holds the entity's lock), else a few
+    statements per 5,000 distinct codes."""
+    found = await reference_cache.resolve(
+        session, session.info.get(REFERENCE_CACHE_KEY), entity.id, entity.reference_version,
+        {line.account for d in drafts for line in d.lines},
+        {d.journal for d in drafts},
+        {dim for d in drafts for line in d.lines for dim in line.dimensions},
+    )
     scale = currency_scale(entity.base_currency)
     rates = await load_rates(session, *foreign(drafts, entity.base_currency))
-
-    def period_of(day: dt.date) -> Period | None:
-        return next((p for p in periods if p.start_date <= day <= p.end_date), None)
-
     return [
         PostingRefs(
             currency=entity.base_currency,
             currency_scale=scale,
-            journal=journals.get(d.journal),
-            period=period_of(d.date),
-            accounts=accounts,
-            dimensions=dimensions,
+            journal=found.journals.get(d.journal),
+            period=found.period_of(d.date),
+            accounts=found.accounts,
+            dimensions=found.dimensions,
             allow_inactive=allow_inactive,
             max_lines=max_lines,
             allow_closed_period=allow_closed_period,
@@ -357,10 +386,131 @@ def _link_row(entity_id: int, entry_id: int, line_id: int | None, position: int,
     }
 
 
+Found = Sequence[Violation] | Exception
+
+
+@dataclass
+class Plan:
+    """What a transaction does with each of its postings, decided under the entity's lock.
+
+    `ids`: index → entry id, for replays now and for the fresh postings once written;
+    `repeats`: index → the earlier index it repeats; `errors`: index → why it cannot post
+    (a Conflict, the caller's error, or InvalidEntry with its violations, paths unprefixed);
+    `fresh`: the indexes to write, with their priced postings, references and hashes.
+    """
+
+    ids: dict[int, int]
+    repeats: dict[int, int]
+    errors: dict[int, Exception]
+    fresh: list[int]
+    priced: list[Posting]
+    refs: list[PostingRefs]
+    hashes: list[str | None]
+
+
+def request_hashes(postings: Sequence[Posting]) -> list[str | None]:
+    """Each keyed posting's request fingerprint; an ill-formed key is InvalidEntry."""
+    hashes: list[str | None] = []
+    for posting in postings:
+        if posting.idempotency_key is None:
+            hashes.append(None)
+        elif posting.request_hash is not None:  # a batch's: its key was checked whole
+            hashes.append(posting.request_hash)
+        else:
+            check_key(posting.idempotency_key)
+            hashes.append(fingerprint({"operation": "post", **request_document(posting.draft)}))
+    return hashes
+
+
+async def plan_postings(
+    session: AsyncSession, entity: Entity, postings: Sequence[Posting], *,
+    max_lines: int | Sequence[int] = MAX_LINES, found: Sequence[Found] = (),
+) -> Plan:
+    """Sort postings into replays, repeats, refusals and fresh ones, every rule checked.
+
+    `found[i]` is what the caller found of posting i beforehand (see `post_entries`);
+    `max_lines` is one limit for all or one per posting.
+    """
+    hashes = request_hashes(postings)
+    keyed: dict[str, list[tuple[int, str, str]]] = {}
+    for index, posting in enumerate(postings):
+        if posting.idempotency_key is not None:
+            keyed.setdefault(posting.client, []).append(
+                (index, posting.idempotency_key, hashes[index])
+            )
+    plan = Plan({}, {}, {}, [], [], [], hashes)
+    for client, client_keyed in keyed.items():
+        outcomes = await key_outcomes(session, client_keyed, client)
+        plan.ids.update(outcomes.replayed)
+        plan.repeats.update(outcomes.repeats)
+        plan.errors.update(outcomes.conflicts)
+    todo = []
+    for index in range(len(postings)):
+        if index in plan.ids or index in plan.repeats or index in plan.errors:
+            continue
+        known = found[index] if index < len(found) else ()
+        if isinstance(known, Exception):
+            plan.errors[index] = known
+        else:
+            todo.append((index, known))
+    if todo:
+        limits = [max_lines] * len(postings) if isinstance(max_lines, int) else max_lines
+        refs = await resolve_refs(session, entity, [postings[i].draft for i, _ in todo])
+        # The refs share one accounts table.
+        statistical = {
+            code for code, a in refs[0].accounts.items() if a.type == AccountType.STATISTICAL.value
+        }
+        for (index, known), ref in zip(todo, refs):
+            ref = replace(ref, max_lines=limits[index])
+            posting = postings[index]
+            draft, currency_violations = price_lines(
+                posting.draft, ref.currency, ref.currency_scale, ref.rates, statistical
+            )
+            violations = [*currency_violations, *validate_entry(draft, ref), *known]
+            if violations:
+                plan.errors[index] = InvalidEntry(violations)
+            else:
+                plan.fresh.append(index)
+                plan.priced.append(replace(posting, draft=draft))
+                plan.refs.append(ref)
+    for index, earlier in plan.repeats.items():
+        if earlier in plan.errors:
+            plan.errors[index] = plan.errors[earlier]
+    return plan
+
+
+async def write_plan(session: AsyncSession, entity: Entity, plan: Plan) -> None:
+    """Write the plan's fresh postings and record their ids in `plan.ids`."""
+    if plan.fresh:
+        ids = await write_postings(
+            session, entity, plan.priced, plan.refs, [plan.hashes[i] for i in plan.fresh], {}
+        )
+        plan.ids.update(zip(plan.fresh, ids))
+    for index, earlier in plan.repeats.items():
+        if earlier in plan.ids:
+            plan.ids[index] = plan.ids[earlier]
+
+
+def batch_error(errors: dict[int, Exception], count: int, name: str = "entries") -> Exception:
+    """The one error an all-or-nothing batch raises: a Conflict first, then an error the
+    caller found (a source that could not answer), else every violation of every entry,
+    prefixed `entries[i].` (`name[i].`) when the batch has more than one."""
+    ordered = sorted(errors.items())
+    for kind in (Conflict, Exception):
+        for _, error in ordered:
+            if isinstance(error, kind) and not isinstance(error, InvalidEntry):
+                return error
+    prefix = (lambda i: f"{name}[{i}].") if count > 1 else (lambda i: "")
+    return InvalidEntry([
+        Violation(prefix(index) + v.path, v.message)
+        for index, error in ordered for v in error.violations
+    ])
+
+
 async def post_entries(
     session: AsyncSession, postings: Sequence[Posting], *,
     before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
-    found: Sequence[Sequence[Violation] | Exception] = (),
+    found: Sequence[Found] = (), path: str = "entries",
 ) -> list[int]:
     """Validate and post entries in one transaction; all or nothing.
 
@@ -373,55 +523,14 @@ async def post_entries(
     of posting i beforehand (its source links, say): violations, reported with the ledger's
     own, or an error that stops it (a source that could not answer); either way ignored when
     the posting replays a key, so a retry of a posted request gets its entry back.
+    `path` names the list in violations' paths (`entries[3].lines[0].account`).
     """
     entity = await lock_entity(session)
-    hashes: list[str | None] = [None] * len(postings)
-    keyed: dict[str, list[tuple[int, str, str]]] = {}
-    for index, posting in enumerate(postings):
-        if posting.idempotency_key is not None:
-            check_key(posting.idempotency_key)
-            hashes[index] = fingerprint({"operation": "post", **request_document(posting.draft)})
-            keyed.setdefault(posting.client, []).append(
-                (index, posting.idempotency_key, hashes[index])
-            )
-    replayed: dict[int, int] = {}
-    repeats: dict[int, int] = {}
-    for client, client_keyed in keyed.items():
-        client_replayed, client_repeats = await replays(session, client_keyed, client)
-        replayed.update(client_replayed)
-        repeats.update(client_repeats)
-    fresh = [i for i in range(len(postings)) if i not in replayed and i not in repeats]
-    results: dict[int, int] = dict(replayed)
-    if fresh:
-        todo = [postings[i] for i in fresh]
-        refs = await resolve_refs(session, entity, [p.draft for p in todo], max_lines=max_lines)
-        violations = []
-        priced = []
-        # The refs share one accounts table.
-        statistical = {
-            code for code, a in refs[0].accounts.items() if a.type == AccountType.STATISTICAL.value
-        }
-        for index, posting, ref in zip(fresh, todo, refs):
-            prefix = f"entries[{index}]." if len(postings) > 1 else ""
-            known = found[index] if index < len(found) else ()
-            if isinstance(known, Exception):
-                raise known
-            draft, currency_violations = price_lines(
-                posting.draft, ref.currency, ref.currency_scale, ref.rates, statistical
-            )
-            priced.append(replace(posting, draft=draft))
-            violations += [
-                Violation(prefix + v.path, v.message)
-                for v in [*currency_violations, *validate_entry(draft, ref), *known]
-            ]
-        if violations:
-            raise InvalidEntry(violations)
-        todo = priced
-        ids = await write_postings(session, entity, todo, refs, [hashes[i] for i in fresh], {})
-        results.update(zip(fresh, ids))
-    for index, earlier in repeats.items():
-        results[index] = results[earlier]
-    ids = [results[i] for i in range(len(postings))]
+    plan = await plan_postings(session, entity, postings, max_lines=max_lines, found=found)
+    if plan.errors:
+        raise batch_error(plan.errors, len(postings), path)
+    await write_plan(session, entity, plan)
+    ids = [plan.ids[i] for i in range(len(postings))]
     if before_commit is not None:
         await before_commit(session, ids)
     await session.commit()
@@ -431,7 +540,7 @@ async def post_entries(
 async def post_entry(
     session: AsyncSession, draft: EntryDraft, idempotency_key: str, *,
     client: str = "", before_commit: BeforeCommit | None = None, max_lines: int = MAX_LINES,
-    found: Sequence[Violation] | Exception = (),
+    found: Found = (),
 ) -> int:
     return (
         await post_entries(

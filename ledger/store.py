@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,7 +16,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .reference_cache import REFERENCE_CACHE_KEY, ReferenceCache
 from .tenancy import ENTITY_KEY, LedgerSession
+
+if TYPE_CHECKING:
+    from .group_commit import GroupCommit
 
 
 def normalize_url(url: str) -> str:
@@ -72,6 +77,10 @@ class LedgerDatabase:
         self._sessions = async_sessionmaker(
             engine, sync_session_class=LedgerSession, expire_on_commit=False
         )
+        # Reference data for postings, per entity (`ledger.reference_cache`): kept per
+        # process, checked against the database's version at every posting.
+        self.references = ReferenceCache()
+        self._group_commit: GroupCommit | None = None
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, pool: PoolSettings | None = None) -> LedgerDatabase:
@@ -96,13 +105,23 @@ class LedgerDatabase:
             sibling.listen(name, listener)
 
     @property
+    def group_commit(self) -> GroupCommit:
+        """This process's group commit of single postings (`ledger.group_commit`)."""
+        if self._group_commit is None:
+            from .group_commit import GroupCommit  # it posts through this module's sessions
+
+            self._group_commit = GroupCommit(self)
+        return self._group_commit
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
     async def session(self, entity_id: int | None) -> AsyncIterator[AsyncSession]:
         """A session confined to `entity_id` (None: only `ALL_ENTITIES` statements run)."""
-        async with self._sessions(info={ENTITY_KEY: entity_id}) as session:
+        info = {ENTITY_KEY: entity_id, REFERENCE_CACHE_KEY: self.references}
+        async with self._sessions(info=info) as session:
             yield session
 
     async def dispose(self) -> None:

@@ -62,6 +62,8 @@ class Limits:
     default_list_size: int = 10  # items the cost estimate assumes for a plain list
     field_costs: tuple[tuple[str, int], ...] = field(default=DEFAULT_FIELD_COSTS)  # Type.field → weight
     max_entry_lines: int = 10_000  # lines of one posted entry (BAD_USER_INPUT over it)
+    max_batch_entries: int = 10_000  # entries of one postJournalEntries (BAD_USER_INPUT over it)
+    max_batch_lines: int = 100_000  # lines of all entries of one postJournalEntries
 
 
 class RequestContext:

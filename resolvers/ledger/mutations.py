@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from ledger import audit, model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
-from ledger.errors import Rejected
+from ledger.errors import InvalidEntry, Rejected, Violation
 
 from ..errors import INTERNAL, CodedError, error_code
 from ..scopes import POST
@@ -146,6 +146,11 @@ class PostJournalEntryPayload:
     entry: JournalEntry
 
 
+@strawberry.federation.type(requires_scopes=POST)
+class PostJournalEntriesPayload:
+    entries: list[JournalEntry] = strawberry.field(description="In the order of the inputs.")
+
+
 async def _payload(info: Info, entry_id: int) -> PostJournalEntryPayload:
     row = await info.context.loader(EntryByIdLoader).load(entry_id)
     return PostJournalEntryPayload(entry=JournalEntry.from_row(row))
@@ -170,15 +175,35 @@ def failure_detail(error: Exception) -> dict:
     return detail
 
 
-async def _audited(info: Info, operation: str, detail: dict, write) -> int:
-    """`write(before_commit)` → entry id, with the mutation's audit row either way."""
+async def _audited(info: Info, operation: str, detail: dict, write):
+    """`write(trail)` → what it posted, with the mutation's audit row either way: on
+    success the write puts it in its transaction (`trail.mutation_recorder` or
+    `trail.mutation_event`), on failure it joins the request's trail here."""
     trail = info.context.audit
     try:
-        return await write(trail.mutation_recorder(operation, detail))
+        return await write(trail)
     except Exception as error:
         trail.add(audit.MUTATION, error_code(error), {"operation": operation, **detail,
                                                       **failure_detail(error)})
         raise
+
+
+async def _links_found(info: Info, drafts: list[EntryDraft]) -> list[posting.Found]:
+    """What each draft's source links break (`resolvers.sources.links`), found before the
+    posting's transaction; a source that cannot answer stops every draft that needed it
+    (fatal unless the posting replays its key)."""
+    catalog = info.context.sources
+    found: list[posting.Found] = [link_violations(catalog, d) for d in drafts]
+    checked = [i for i, violations in enumerate(found) if not violations]
+    try:
+        unverified = await unverified_links(
+            catalog, [drafts[i] for i in checked], info.context.entity.code
+        )
+    except CodedError as error:
+        return [f if f else error for f in found]
+    for index, violations in zip(checked, unverified):
+        found[index] = violations
+    return found
 
 
 def _key_owner(info: Info) -> str:
@@ -198,26 +223,65 @@ class LedgerMutations:
     async def post_journal_entry(
         self, info: Info, input: JournalEntryInput, idempotency_key: str
     ) -> PostJournalEntryPayload:
-        async def write(before_commit) -> int:
-            draft = input.to_draft()
-            catalog = info.context.sources
-            try:
-                found = link_violations(catalog, draft) or await unverified_links(
-                    catalog, draft, info.context.entity.code
-                )
-            except CodedError as error:  # a source that cannot answer: fatal unless a replay
-                found = error
-            async with info.context.session() as session:
-                return await posting.post_entry(
-                    session, draft, idempotency_key,
-                    client=_key_owner(info), before_commit=before_commit,
-                    max_lines=info.context.limits.max_entry_lines, found=found,
-                )
-
+        operation = "postJournalEntry"
         detail = {"idempotencyKey": idempotency_key[:200], "journal": input.journal[:200],
                   "date": input.date.isoformat(), "lines": len(input.lines)}
-        entry_id = await _audited(info, "postJournalEntry", detail, write)
+
+        async def write(trail) -> int:
+            draft = input.to_draft()
+            found = (await _links_found(info, [draft]))[0]
+            # Concurrent postings of the entity share a transaction (`ledger.group_commit`).
+            return await info.context.db.group_commit.post(
+                info.context.entity.id, posting.Posting(draft, idempotency_key, _key_owner(info)),
+                found=found, max_lines=info.context.limits.max_entry_lines,
+                audit_event=trail.mutation_event(operation, detail),
+            )
+
+        entry_id = await _audited(info, operation, detail, write)
         return await _payload(info, entry_id)
+
+    @strawberry.federation.field(
+        requires_scopes=POST,
+        description="Validate and post many entries in one transaction: all or nothing. "
+        "A refusal lists every violation of every entry, its path starting with the "
+        "entry's index (`inputs[3].lines[0].account`). One idempotency key covers the "
+        "whole batch, under postJournalEntry's rules: the same batch again gets the "
+        "original entries; any other batch under the key, CONFLICT. At most "
+        "`[limits] max_batch_entries` entries and `max_batch_lines` lines in all."
+    )
+    async def post_journal_entries(
+        self, info: Info, inputs: list[JournalEntryInput], idempotency_key: str
+    ) -> PostJournalEntriesPayload:
+        limits = info.context.limits
+        operation = "postJournalEntries"
+        lines = sum(len(i.lines) for i in inputs)
+        detail = {"idempotencyKey": idempotency_key[:200], "entryCount": len(inputs),
+                  "lines": lines}
+
+        async def write(trail) -> list[int]:
+            if not inputs:
+                raise InvalidEntry([Violation("inputs", "a batch needs at least one entry")])
+            if len(inputs) > limits.max_batch_entries:
+                raise InvalidEntry([Violation(
+                    "inputs", f"{len(inputs)} entries; at most {limits.max_batch_entries} per batch"
+                )])
+            if lines > limits.max_batch_lines:
+                raise InvalidEntry([Violation(
+                    "inputs", f"{lines} lines in all; at most {limits.max_batch_lines} per batch"
+                )])
+            drafts = [i.to_draft() for i in inputs]
+            postings = posting.batch_postings(drafts, idempotency_key, _key_owner(info))
+            found = await _links_found(info, drafts)
+            db = info.context.db
+            async with db.group_commit.writer, info.context.session() as session:
+                return await posting.post_entries(
+                    session, postings, before_commit=trail.mutation_recorder(operation, detail),
+                    max_lines=limits.max_entry_lines, found=found, path="inputs",
+                )
+
+        entry_ids = await _audited(info, operation, detail, write)
+        rows = await info.context.loader(EntryByIdLoader).load_many(entry_ids)
+        return PostJournalEntriesPayload(entries=[JournalEntry.from_row(r) for r in rows])
 
     @strawberry.federation.field(
         requires_scopes=POST,
@@ -227,13 +291,15 @@ class LedgerMutations:
     async def reverse_journal_entry(
         self, info: Info, number: str, date: dt.date, idempotency_key: str
     ) -> PostJournalEntryPayload:
-        async def write(before_commit) -> int:
+        operation = "reverseJournalEntry"
+        detail = {"idempotencyKey": idempotency_key[:200], "number": number[:200], "date": date.isoformat()}
+
+        async def write(trail) -> int:
             async with info.context.session() as session:
                 return await reversal.reverse_entry(
-                    session, number, date, idempotency_key,
-                    client=_key_owner(info), before_commit=before_commit,
+                    session, number, date, idempotency_key, client=_key_owner(info),
+                    before_commit=trail.mutation_recorder(operation, detail),
                 )
 
-        detail = {"idempotencyKey": idempotency_key[:200], "number": number[:200], "date": date.isoformat()}
-        entry_id = await _audited(info, "reverseJournalEntry", detail, write)
+        entry_id = await _audited(info, operation, detail, write)
         return await _payload(info, entry_id)

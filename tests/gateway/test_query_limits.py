@@ -421,7 +421,8 @@ def test_the_limits_are_read_from_the_config_file(tmp_path):
     ("max_aliases = -1", "limits.max_aliases must be at least 0, got -1"),
     ("max_page_size = 0", "limits.max_page_size must be at least 1, got 0"),
     ("max_depht = 3", "unknown key(s) limits.['max_depht']; expected default_page_size, max_page_size, "
-                      "max_depth, max_aliases, max_tokens, max_cost, default_list_size, max_entry_lines"),
+                      "max_depth, max_aliases, max_tokens, max_cost, default_list_size, max_entry_lines, "
+                          "max_batch_entries, max_batch_lines"),
 ])
 def test_bad_limits_name_the_file_and_the_key(tmp_path, text, message):
     config = tmp_path / "bad.toml"

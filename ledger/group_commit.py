@@ -1,0 +1,145 @@
+"""Group commit: concurrent postings of one entity share one transaction.
+
+Every posting takes its entity's write lock (`posting.lock_entity`) for numbering and the
+hash chain, so postings of one entity run one at a time whatever else is done. Ten callers
+used to mean ten transactions in a row, each paying the lock, the idempotency look-up, the
+inserts, the audit head and a commit; on SQLite the losers also slept in the driver's busy
+handler. Here they queue in the process instead: while one transaction of the entity is in
+flight, the postings that arrive wait, and the next transaction takes all of them at once.
+A lone posting waits for nothing (no timer: the batch is whatever queued meanwhile).
+
+Each caller still gets its own outcome: the group is planned posting by posting
+(`posting.plan_postings`), so a refused posting (a broken rule, a key conflict) fails alone
+and the others are written, numbered and chained in arrival order. Each success writes its
+own audit row in the transaction. A transaction that fails as a whole (the database went
+away, a bug) is retried posting by posting, so no caller fails for another's input.
+
+Only single postings come through here; a bulk posting is its own all-or-nothing
+transaction. Across processes nothing changes: each process's group takes the entity's
+lock in the database like any other transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from . import audit
+from .model import JournalEntry
+from .posting import Found, Posting, lock_entity, plan_postings, request_hashes, write_plan
+from .validators import MAX_LINES
+
+if TYPE_CHECKING:
+    from .store import LedgerDatabase
+
+# The most lines one group transaction writes: a group of many big entries is cut here
+# (a single entry bigger than this still goes alone).
+MAX_GROUP_LINES = 50_000
+
+AuditEvent = Callable[[list[dict]], audit.Event]  # the entries posted → the audit row
+
+
+@dataclass
+class _Job:
+    posting: Posting
+    found: Found
+    max_lines: int
+    audit_event: AuditEvent | None
+    done: asyncio.Future
+
+
+class GroupCommit:
+    """Posts single entries, each caller's concurrently arriving with others' in one
+    transaction per entity. One per database per process (`LedgerDatabase.group_commit`)."""
+
+    def __init__(self, database: LedgerDatabase, *, max_group_lines: int = MAX_GROUP_LINES):
+        self._database = database
+        self._max_group_lines = max_group_lines
+        self._waiting: dict[int, list[_Job]] = {}
+        self._draining: dict[int, asyncio.Task] = {}
+        # SQLite has one writer for the whole file: two entities' groups would only meet in
+        # its busy handler, which sleeps; they take turns here instead.
+        self.writer: contextlib.AbstractAsyncContextManager = (
+            asyncio.Lock() if database.is_sqlite else contextlib.nullcontext()
+        )
+
+    async def post(
+        self, entity_id: int, posting: Posting, *, found: Found = (),
+        max_lines: int = MAX_LINES, audit_event: AuditEvent | None = None,
+    ) -> int:
+        """Post one entry; returns its id, or raises what `post_entry` would raise.
+        `audit_event(entries)` makes the mutation's audit row, written with the entry."""
+        request_hashes([posting])  # an ill-formed key is refused before queueing
+        job = _Job(posting, found, max_lines, audit_event,
+                   asyncio.get_running_loop().create_future())
+        self._waiting.setdefault(entity_id, []).append(job)
+        if entity_id not in self._draining:
+            self._draining[entity_id] = asyncio.create_task(self._drain(entity_id))
+        return await job.done
+
+    def _take(self, entity_id: int) -> list[_Job]:
+        waiting = self._waiting.get(entity_id, [])
+        taken, lines = [], 0
+        while waiting and (not taken or lines + len(waiting[0].posting.draft.lines)
+                           <= self._max_group_lines):
+            job = waiting.pop(0)
+            if not job.done.cancelled():  # its caller is gone, before anything was written
+                taken.append(job)
+                lines += len(job.posting.draft.lines)
+        return taken
+
+    async def _drain(self, entity_id: int) -> None:
+        jobs: list[_Job] = []
+        try:
+            while jobs := self._take(entity_id):
+                async with self.writer:
+                    await self._post_group(entity_id, jobs)
+        except BaseException:  # cancelled (the server is stopping): no caller waits forever
+            for job in [*jobs, *self._waiting.pop(entity_id, [])]:
+                job.done.cancel()
+            raise
+        finally:
+            del self._draining[entity_id]
+
+    async def _post_group(self, entity_id: int, jobs: Sequence[_Job]) -> None:
+        try:
+            outcomes = await self._transaction(entity_id, jobs)
+        except Exception as error:
+            if len(jobs) > 1:
+                for job in jobs:
+                    await self._post_group(entity_id, [job])
+                return
+            outcomes = [error]
+        for job, outcome in zip(jobs, outcomes):
+            if job.done.done():
+                continue
+            if isinstance(outcome, Exception):
+                job.done.set_exception(outcome)
+            else:
+                job.done.set_result(outcome)
+
+    async def _transaction(self, entity_id: int, jobs: Sequence[_Job]) -> list[int | Exception]:
+        async with self._database.session(entity_id) as session:
+            entity = await lock_entity(session)
+            plan = await plan_postings(
+                session, entity, [j.posting for j in jobs],
+                max_lines=[j.max_lines for j in jobs], found=[j.found for j in jobs],
+            )
+            await write_plan(session, entity, plan)
+            posted = {i: plan.ids[i] for i in range(len(jobs)) if i not in plan.errors}
+            numbers = dict((await session.execute(
+                select(JournalEntry.id, JournalEntry.number)
+                .where(JournalEntry.id.in_(sorted(set(posted.values()))))
+            )).all()) if posted else {}
+            events = [
+                jobs[i].audit_event([{"id": entry_id, "number": numbers.get(entry_id)}])
+                for i, entry_id in posted.items() if jobs[i].audit_event is not None
+            ]
+            await audit.append(session, events)
+            await session.commit()
+        return [plan.errors.get(i, plan.ids.get(i)) for i in range(len(jobs))]
