@@ -54,6 +54,7 @@ CASES = (
     ("single 10-line, 1 client", 10, 1, 100, 1),
     ("single 10-line, 8 clients", 10, 8, 300, 1),
     ("bulk 1,000 × 2-line", 2, 1, 3000, 1000),
+    ("bulk 1,000 × 10-line", 10, 1, 2000, 1000),
 )
 
 

@@ -132,10 +132,11 @@ class GroupCommit:
             )
             await write_plan(session, entity, plan)
             posted = {i: plan.ids[i] for i in range(len(jobs)) if i not in plan.errors}
-            numbers = dict((await session.execute(
-                select(JournalEntry.id, JournalEntry.number)
-                .where(JournalEntry.id.in_(sorted(set(posted.values()))))
-            )).all()) if posted else {}
+            numbers = {plan.ids[i]: number for i, number in plan.numbers.items()}
+            if replayed := sorted({e for e in posted.values() if e not in numbers}):
+                numbers.update((await session.execute(
+                    select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(replayed))
+                )).all())
             events = [
                 jobs[i].audit_event([{"id": entry_id, "number": numbers.get(entry_id)}])
                 for i, entry_id in posted.items() if jobs[i].audit_event is not None

@@ -9,12 +9,15 @@ the second sees the first's key and replays its result.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import reference_cache
 from .currency import foreign, load_rates, price_lines
@@ -77,9 +80,12 @@ def batch_postings(drafts: Sequence[EntryDraft], key: str, client: str = "") -> 
     entries the two have in common.
     """
     check_key(key)
-    batch = fingerprint({
-        "operation": "postJournalEntries", "entries": [request_document(d) for d in drafts],
-    })
+    # orjson: the batch's documents are hashed once, and a batch's fingerprint is new (no
+    # stored key was made with json's), so the faster canonical form is free to take.
+    batch = hashlib.sha256(orjson.dumps(
+        {"operation": "postJournalEntries", "entries": [request_document(d) for d in drafts]},
+        option=orjson.OPT_SORT_KEYS,
+    )).hexdigest()
     return [
         Posting(draft, f"{key} #{index} ", client,
                 request_hash=fingerprint({"batch": batch, "index": index}))
@@ -313,16 +319,18 @@ async def write_postings(
         line_plans.append(lines)
         prev = digest
 
-    # Core table inserts run as one executemany (the ORM bulk path issued a statement per
-    # row here); ids are read back by natural key, since RETURNING over a large
-    # executemany is spliced batch by batch and grew quadratically on SQLite.
-    await session.execute(insert(JournalEntry.__table__), entry_rows)
-    by_seq = dict(
-        (await session.execute(
-            select(JournalEntry.seq, JournalEntry.id).where(JournalEntry.seq > entity.head_seq)
-        )).all()
-    )
-    entry_ids = [by_seq[row["seq"]] for row in entry_rows]
+    # Rows go in through the transaction's connection as Core executemany: the ORM's
+    # statement path costs more than the insert itself for a small posting (every row
+    # carries its entity_id; confinement applies to reads, which stay on the session).
+    connection = await session.connection()
+    entry_ids = await _insert_ids(connection, JournalEntry.__table__, entry_rows, ("seq",))
+    if entry_ids is None:
+        by_seq = dict(
+            (await session.execute(
+                select(JournalEntry.seq, JournalEntry.id).where(JournalEntry.seq > entity.head_seq)
+            )).all()
+        )
+        entry_ids = [by_seq[row["seq"]] for row in entry_rows]
     line_rows, line_sources = [], []
     for entry_id, posting, lines in zip(entry_ids, postings, line_plans):
         draft = posting.draft
@@ -331,9 +339,14 @@ async def write_postings(
                 {**values, "entity_id": entity_id, "entry_id": entry_id, "line_no": n, "date": draft.date}
             )
             line_sources.append(line.sources)
-    await session.execute(insert(JournalLine.__table__), line_rows)
     line_ids: list[int | None] = [None] * len(line_rows)
-    if any(line_sources):
+    if not any(line_sources):
+        await connection.execute(insert(JournalLine.__table__), line_rows)
+    elif (returned := await _insert_ids(
+        connection, JournalLine.__table__, line_rows, ("entry_id", "line_no")
+    )) is not None:
+        line_ids = list(returned)
+    else:
         by_position = {}
         for chunk in _chunks(entry_ids):
             rows = await session.execute(
@@ -351,7 +364,7 @@ async def write_postings(
         for position, ref in enumerate(sources):
             link_rows.append(_link_row(entity_id, line_row["entry_id"], line_id, position, ref))
     if link_rows:
-        await session.execute(insert(SourceLink.__table__), link_rows)
+        await connection.execute(insert(SourceLink.__table__), link_rows)
     key_rows = [
         {"entity_id": entity_id, "client_id": p.client, "key": p.idempotency_key,
          "request_hash": h, "entry_id": eid}
@@ -359,12 +372,34 @@ async def write_postings(
         if p.idempotency_key is not None
     ]
     if key_rows:
-        await session.execute(insert(IdempotencyKey.__table__), key_rows)
-    await session.execute(
-        update(Entity).where(Entity.id == entity_id).values(head_seq=seq, head_hash=prev)
+        await connection.execute(insert(IdempotencyKey.__table__), key_rows)
+    await connection.execute(
+        update(Entity.__table__).where(Entity.id == entity_id).values(head_seq=seq, head_hash=prev)
     )
-    entity.head_seq, entity.head_hash = seq, prev
+    # The session's Entity learns its new head without a second UPDATE at flush.
+    set_committed_value(entity, "head_seq", seq)
+    set_committed_value(entity, "head_hash", prev)
     return entry_ids
+
+
+# Up to this many rows, an insert returns its ids (multi-row INSERT … RETURNING); past it,
+# ids are read back by natural key: RETURNING over a large executemany is spliced page by
+# page and grew quadratically on SQLite (10,000 lines).
+RETURNING_ROWS = 1000
+
+
+async def _insert_ids(connection, table, rows: list[dict], key: tuple[str, ...]) -> list[int] | None:
+    """Insert `rows`; their ids in order when there are few enough to return them. Rows
+    are matched to ids by their natural `key`, since no database promises RETURNING's order
+    (asking SQLAlchemy to sort made SQLite insert row by row)."""
+    if len(rows) > RETURNING_ROWS:
+        await connection.execute(insert(table), rows)
+        return None
+    result = await connection.execute(
+        insert(table).returning(table.c.id, *(table.c[k] for k in key)), rows
+    )
+    ids = {tuple(row[1:]): row[0] for row in result}
+    return [ids[tuple(row[k] for k in key)] for row in rows]
 
 
 def _txn(values: dict) -> tuple | None:
@@ -406,6 +441,8 @@ class Plan:
     priced: list[Posting]
     refs: list[PostingRefs]
     hashes: list[str | None]
+    # index → entry number, for the postings written (and their repeats) once written.
+    numbers: dict[int, str] = field(default_factory=dict)
 
 
 def request_hashes(postings: Sequence[Posting]) -> list[str | None]:
@@ -461,7 +498,8 @@ async def plan_postings(
             code for code, a in refs[0].accounts.items() if a.type == AccountType.STATISTICAL.value
         }
         for (index, known), ref in zip(todo, refs):
-            ref = replace(ref, max_lines=limits[index])
+            if ref.max_lines != limits[index]:
+                ref = replace(ref, max_lines=limits[index])
             posting = postings[index]
             draft, currency_violations = price_lines(
                 posting.draft, ref.currency, ref.currency_scale, ref.rates, statistical
@@ -480,15 +518,19 @@ async def plan_postings(
 
 
 async def write_plan(session: AsyncSession, entity: Entity, plan: Plan) -> None:
-    """Write the plan's fresh postings and record their ids in `plan.ids`."""
+    """Write the plan's fresh postings and record their ids (and numbers) in the plan."""
     if plan.fresh:
+        first = entity.head_seq + 1
         ids = await write_postings(
             session, entity, plan.priced, plan.refs, [plan.hashes[i] for i in plan.fresh], {}
         )
         plan.ids.update(zip(plan.fresh, ids))
+        plan.numbers.update((i, entry_number(first + n)) for n, i in enumerate(plan.fresh))
     for index, earlier in plan.repeats.items():
         if earlier in plan.ids:
             plan.ids[index] = plan.ids[earlier]
+        if earlier in plan.numbers:
+            plan.numbers[index] = plan.numbers[earlier]
 
 
 def batch_error(errors: dict[int, Exception], count: int, name: str = "entries") -> Exception:
