@@ -35,11 +35,12 @@ import subprocess
 import sys
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import orjson
+
+from bench.posting import entry
 
 ROOT = Path(__file__).resolve().parent.parent
 _DATE = dt.date(2026, 3, 15)
@@ -56,17 +57,6 @@ CASES = (
     ("bulk 1,000 × 2-line", 2, 1, 3000, 1000),
     ("bulk 1,000 × 10-line", 10, 1, 2000, 1000),
 )
-
-
-def entry(lines: int, tag: str) -> dict:
-    body = [
-        {"account": "1100", "debit": "1.01", "memo": f"receipt {n}",
-         "dimensions": [{"kind": "CUSTOMER", "code": "C1"}],
-         "sources": [{"system": "pos", "recordType": "Receipt", "recordId": f"R-{tag}-{n}"}]}
-        for n in range(lines - 1)
-    ]
-    body.append({"account": "4000", "credit": str(Decimal("1.01") * (lines - 1))})
-    return {"journal": "SALES", "date": "2026-03-15", "description": f"bench {tag}", "lines": body}
 
 
 # --- the gateway side ----------------------------------------------------------------------
@@ -216,25 +206,12 @@ async def _baseline_entity(database) -> Baseline:
 def serve(url: str, port: int, key_file: str) -> None:
     import uvicorn
 
+    from bench.posting import bench_settings, pos_catalog
     from gateway.app import create_app
-    from gateway.config import MAX_RATE, RateLimitSettings, Settings
     from resolvers.context import Limits
-    from resolvers.sources.catalog import SourceCatalog
-    from sources.base import FieldSpec, Ownership, RecordType
-    from sources.mock import MockSource
 
-    settings = Settings(
-        database_url=url, secrets_key_file=Path(key_file), max_body_bytes=100_000_000,
-        limits=Limits(max_tokens=10**9, max_cost=10**9),
-        rate_limit=RateLimitSettings(requests_per_second=MAX_RATE, burst=MAX_RATE,
-                                     token_requests_per_minute=MAX_RATE,
-                                     token_requests_per_minute_per_address=MAX_RATE),
-    )
-    # Links name a configured point of sale; not verified, so it is never called.
-    receipt = RecordType("pos", "Receipt", "PosReceipt", "id", (FieldSpec("id", "ID", nullable=False),),
-                         ownership=Ownership(shared=True))
-    catalog = SourceCatalog.of({"pos": MockSource("pos")}, [receipt])
-    app = create_app(settings, sources=catalog)
+    settings = bench_settings(url, Path(key_file), limits=Limits(max_tokens=10**9, max_cost=10**9))
+    app = create_app(settings, sources=pos_catalog())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -313,17 +290,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8394)
     args = parser.parse_args()
-    from bench.posting import _empty
+    from bench.posting import scratch_url
 
-    url = args.db
-    if url is None:
-        path = ROOT / "var" / "bench-post.db"
-        path.parent.mkdir(exist_ok=True)
-        for stale in path.parent.glob(path.name + "*"):
-            stale.unlink()
-        url = f"sqlite:///{path}"
-    else:
-        asyncio.run(_empty(url))
+    url = scratch_url(args.db, "bench-post")
     report(asyncio.run(measure(url, args.port, args.rounds)), url)
 
 

@@ -84,24 +84,13 @@ def _wrap(spent: collections.Counter, label: str, module_name: str, attribute: s
 
 async def run(url: str, postings: int, lines: int) -> None:
     from bench.post import SINGLE, entry
-    from bench.posting import _ledger
+    from bench.posting import _ledger, bench_settings, pos_catalog
     from gateway.app import create_app
-    from gateway.config import MAX_RATE, RateLimitSettings, Settings
     from gateway.secrets import key_file_beside
-    from resolvers.sources.catalog import SourceCatalog
-    from sources.base import FieldSpec, Ownership, RecordType
-    from sources.mock import MockSource
 
     database, _, client = await _ledger(url)
-    settings = Settings(
-        database_url=url, secrets_key_file=key_file_beside(ROOT / "var" / "bench-post.db"),
-        rate_limit=RateLimitSettings(requests_per_second=MAX_RATE, burst=MAX_RATE,
-                                     token_requests_per_minute=MAX_RATE,
-                                     token_requests_per_minute_per_address=MAX_RATE),
-    )
-    receipt = RecordType("pos", "Receipt", "PosReceipt", "id", (FieldSpec("id", "ID", nullable=False),),
-                         ownership=Ownership(shared=True))
-    app = create_app(settings, db=database, sources=SourceCatalog.of({"pos": MockSource("pos")}, [receipt]))
+    settings = bench_settings(url, key_file_beside(ROOT / "var" / "bench-post.db"))
+    app = create_app(settings, db=database, sources=pos_catalog())
     spent: collections.Counter = collections.Counter()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
         token = (await http.post("/oauth/token", data={"grant_type": "client_credentials",
@@ -142,17 +131,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2)
     parser.add_argument("--db", help="a scratch PostgreSQL database URL (default: a new SQLite file)")
     args = parser.parse_args()
-    from bench.posting import _empty
+    from bench.posting import scratch_url
 
-    url = args.db
-    if url is None:
-        path = ROOT / "var" / "bench-post-profile.db"
-        path.parent.mkdir(exist_ok=True)
-        for stale in path.parent.glob(path.name + "*"):
-            stale.unlink()
-        url = f"sqlite:///{path}"
-    else:
-        asyncio.run(_empty(url))
+    url = scratch_url(args.db, "bench-post-profile")
     asyncio.run(run(url, args.postings, args.lines))
 
 

@@ -114,29 +114,14 @@ def _draft(body: dict):
 
 async def run(url: str, lines: int, rounds: int) -> dict[str, list[float]]:
     from gateway.app import create_app
-    from gateway.config import MAX_RATE, RateLimitSettings, Settings
     from gateway.secrets import key_file_beside
     from ledger.posting import Posting, post_entries
     from resolvers.context import Limits
-    from resolvers.sources.catalog import SourceCatalog
-    from sources.base import FieldSpec, Ownership, RecordType
-    from sources.mock import MockSource
 
     database, entity_id, client = await _ledger(url)
-    key_dir = ROOT / "var"
-    key_file = key_file_beside(key_dir / "bench-posting.db")
-    settings = Settings(
-        database_url=url, secrets_key_file=key_file, max_body_bytes=100_000_000,
-        limits=Limits(max_tokens=10**9, max_cost=10**9, max_entry_lines=lines),
-        rate_limit=RateLimitSettings(requests_per_second=MAX_RATE, burst=MAX_RATE,
-                                     token_requests_per_minute=MAX_RATE,
-                                     token_requests_per_minute_per_address=MAX_RATE),
-    )
-    # Links must name a configured system: a point of sale whose receipts the entry cites
-    # (not verified against it, so the system itself is never called).
-    receipt = RecordType("pos", "Receipt", "PosReceipt", "id", (FieldSpec("id", "ID", nullable=False),),
-                         ownership=Ownership(shared=True))
-    catalog = SourceCatalog.of({"pos": MockSource("pos")}, [receipt])
+    settings = bench_settings(url, key_file_beside(ROOT / "var" / "bench-posting.db"),
+                              limits=Limits(max_tokens=10**9, max_cost=10**9, max_entry_lines=lines))
+    catalog = pos_catalog()
     app = create_app(settings, db=database, sources=catalog)
     times: dict[str, list[float]] = {"mutation": [], "ledger": [], "baseline": []}
     transport = httpx.ASGITransport(app=app)
@@ -179,15 +164,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--url", help="a scratch PostgreSQL database (default: a new SQLite file)")
     args = parser.parse_args()
-    url = args.url
-    if url is None:
-        path = ROOT / "var" / "bench-posting.db"
-        path.parent.mkdir(exist_ok=True)
-        for stale in path.parent.glob(path.name + "*"):
-            stale.unlink()
-        url = f"sqlite:///{path}"
-    else:
-        asyncio.run(_empty(url))
+    url = scratch_url(args.url, "bench-posting")
     times = asyncio.run(run(url, args.lines, args.rounds))
     base = statistics.median(times["baseline"])
     print(f"{args.lines:,} lines, {args.rounds} rounds, {url.split(':')[0]}")
@@ -198,6 +175,43 @@ def main() -> None:
     print("rounds (s): " + "; ".join(
         f"{name} " + " ".join(f"{v:.2f}" for v in values) for name, values in times.items()),
         file=sys.stderr)
+
+
+def scratch_url(url: str | None, name: str) -> str:
+    """Where a benchmark builds its ledger: `url`, a scratch PostgreSQL database emptied of
+    every table first, or by default a new SQLite file var/NAME.db."""
+    if url is not None:
+        asyncio.run(_empty(url))
+        return url
+    path = ROOT / "var" / f"{name}.db"
+    path.parent.mkdir(exist_ok=True)
+    for stale in path.parent.glob(path.name + "*"):
+        stale.unlink()
+    return f"sqlite:///{path}"
+
+
+def bench_settings(url: str, key_file: Path, **overrides):
+    """The gateway's settings for a posting benchmark: rate limits out of its reach (one
+    client posts hundreds of times a second), big bodies allowed."""
+    from gateway.config import MAX_RATE, RateLimitSettings, Settings
+
+    rates = RateLimitSettings(requests_per_second=MAX_RATE, burst=MAX_RATE,
+                              token_requests_per_minute=MAX_RATE,
+                              token_requests_per_minute_per_address=MAX_RATE)
+    return Settings(database_url=url, secrets_key_file=key_file, max_body_bytes=100_000_000,
+                    rate_limit=rates, **overrides)
+
+
+def pos_catalog():
+    """A point of sale whose receipts the benchmark's entries cite: configured, so links
+    to it are accepted, and not verified, so the system itself is never called."""
+    from resolvers.sources.catalog import SourceCatalog
+    from sources.base import FieldSpec, Ownership, RecordType
+    from sources.mock import MockSource
+
+    receipt = RecordType("pos", "Receipt", "PosReceipt", "id", (FieldSpec("id", "ID", nullable=False),),
+                         ownership=Ownership(shared=True))
+    return SourceCatalog.of({"pos": MockSource("pos")}, [receipt])
 
 
 async def _empty(url: str) -> None:
