@@ -20,12 +20,19 @@ medians of the rounds, in entries and lines per second, and the ratios the issue
 single ≥ 0.4× of the baseline, 8 clients ≥ 2× one client, bulk ≥ 0.6× of its baseline.
 Every gateway response is checked for errors. Bounded: each round of each case posts a
 fixed number of entries.
+
+`--commits` compares, in turns, the single-posting cases through three gateway processes
+that differ only in how postings commit: `group` (as shipped: concurrent postings of a
+company share a transaction, `ledger.group_commit`), `serial` (queued in the process, one
+transaction each) and `direct` (one transaction each as requests arrive, meeting at the
+company's lock in the database: how ledgergate posted before). Ports `--port` to `+ 2`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -203,21 +210,61 @@ async def _baseline_entity(database) -> Baseline:
 # --- the gateway process -----------------------------------------------------------------------
 
 
-def serve(url: str, port: int, key_file: str) -> None:
+class DirectPosting:
+    """Bench only, the `direct` variant: each posting in its own transaction as it arrives,
+    concurrent ones meeting at the entity's lock in the database (the path before group
+    commit), for comparison."""
+
+    def __init__(self, database):
+        self.database = database
+        self.writer = contextlib.nullcontext()
+
+    async def post(self, entity_id, posting, *, found=(), max_lines, audit_event=None):
+        from sqlalchemy import select
+
+        from ledger import audit
+        from ledger.model import JournalEntry
+        from ledger.posting import post_entries
+
+        async def record(session, ids):
+            numbers = dict((await session.execute(
+                select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(ids)))).all())
+            await audit.append(session, [audit_event([{"id": i, "number": numbers[i]} for i in ids])])
+
+        async with self.database.session(entity_id) as session:
+            return (await post_entries(session, [posting], before_commit=record,
+                                       max_lines=max_lines, found=[found]))[0]
+
+
+VARIANTS = ("group", "serial", "direct")
+
+
+def serve(url: str, port: int, key_file: str, variant: str = "group") -> None:
+    """The gateway for `url`; `variant` (bench only) changes how single postings commit:
+    `group` as shipped, `serial` one transaction per posting queued in the process,
+    `direct` one transaction per posting, meeting at the database's lock."""
     import uvicorn
 
     from bench.posting import bench_settings, pos_catalog
     from gateway.app import create_app
+    from ledger.group_commit import GroupCommit
+    from ledger.store import LedgerDatabase
     from resolvers.context import Limits
 
     settings = bench_settings(url, Path(key_file), limits=Limits(max_tokens=10**9, max_cost=10**9))
-    app = create_app(settings, sources=pos_catalog())
+    database = LedgerDatabase.from_url(url)
+    if variant == "serial":
+        database._group_commit = GroupCommit(database, max_group_lines=1)
+    elif variant == "direct":
+        database._group_commit = DirectPosting(database)
+    app = create_app(settings, db=database, sources=pos_catalog())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def _start(url: str, port: int, key_file: Path) -> subprocess.Popen:
+def _start(url: str, port: int, key_file: Path, variant: str = "group") -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.post", "--serve", url, str(port), str(key_file)], cwd=ROOT,
+        [sys.executable, "-m", "bench.post", "--serve", url, str(port), str(key_file), variant],
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -265,6 +312,49 @@ async def measure(url: str, port: int, rounds: int) -> list[dict]:
     return results
 
 
+async def compare_commits(url: str, port: int, rounds: int) -> None:
+    """`--commits`: single postings through the three ways of committing them (`VARIANTS`,
+    one gateway process each on ports `port`…`port + 2`, one database), in turns."""
+    from bench.posting import _ledger
+    from gateway.secrets import key_file_beside
+
+    database, _, client = await _ledger(url)
+    key_file = key_file_beside(ROOT / "var" / "bench-post.db")
+    processes = [_start(url, port + n, key_file, v) for n, v in enumerate(VARIANTS)]
+    cases = [c for c in CASES if c[4] == 1]
+    rates: dict[tuple[str, str], list[float]] = {}
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = {}
+            for n, variant in enumerate(VARIANTS):
+                http = await stack.enter_async_context(httpx.AsyncClient(
+                    base_url=f"http://127.0.0.1:{port + n}", timeout=600,
+                    limits=httpx.Limits(max_connections=16)))
+                token = (await http.post("/oauth/token", data={
+                    "grant_type": "client_credentials", "entity": "BENCH"}, auth=client)).json()
+                http.headers.update({"Authorization": f"Bearer {token['access_token']}",
+                                     "Content-Type": "application/json"})
+                await gateway_round(http, 2, 1, 20, 1)
+                clients[variant] = http
+            for name, lines, concurrency, count, _ in cases:
+                for _ in range(rounds):
+                    for variant, http in clients.items():
+                        took = await gateway_round(http, lines, concurrency, count, 1)
+                        rates.setdefault((name, variant), []).append(count / took)
+                print(name, {v: round(statistics.median(rates[(name, v)])) for v in VARIANTS},
+                      file=sys.stderr)
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        await database.dispose()
+    print(f"{url.split(':')[0]}: single postings, entries/s, medians of {rounds} rounds in turns")
+    print("| case | " + " | ".join(VARIANTS) + " |\n| --- |" + " --- |" * len(VARIANTS))
+    for name, *_ in cases:
+        print(f"| {name} | " + " | ".join(
+            f"{statistics.median(rates[(name, v)]):,.0f}" for v in VARIANTS) + " |")
+
+
 def report(results: list[dict], url: str) -> None:
     print(f"{url.split(':')[0]}: entries/s (lines/s), medians of the rounds")
     print("| case | ledgergate | baseline | ratio |\n| --- | --- | --- | --- |")
@@ -283,17 +373,22 @@ def report(results: list[dict], url: str) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], *sys.argv[5:6])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="a scratch PostgreSQL database URL (default: a new SQLite file)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=8394)
+    parser.add_argument("--commits", action="store_true",
+                        help="compare group commit with one transaction per posting instead")
     args = parser.parse_args()
     from bench.posting import scratch_url
 
     url = scratch_url(args.db, "bench-post")
-    report(asyncio.run(measure(url, args.port, args.rounds)), url)
+    if args.commits:
+        asyncio.run(compare_commits(url, args.port, args.rounds))
+    else:
+        report(asyncio.run(measure(url, args.port, args.rounds)), url)
 
 
 if __name__ == "__main__":
