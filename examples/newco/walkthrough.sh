@@ -50,6 +50,8 @@ graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"INV-1\", input
 graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"HC-1\", input: {journal: \"GJ\", date: \"2026-01-31\", lines: [{account: \"9000\", quantity: \"3\", dimensions: [{kind: DEPARTMENT, code: \"CONSULT\"}]}, {account: \"9000\", quantity: \"1\", dimensions: [{kind: DEPARTMENT, code: \"ADMIN\"}]}]}) { entry { number } } }"}'
 graphql '{"query": "mutation { postJournalEntry(idempotencyKey: \"BILL-7\", input: {journal: \"GJ\", date: \"2026-01-22\", description: \"US hosting bill, USD 500\", lines: [{account: \"6100\", debit: \"500.00\", currency: \"USD\"}, {account: \"2000\", credit: \"500.00\", currency: \"USD\"}]}) { entry { number lines { debit credit transaction { currency debit credit rate } } } } }"}'
 graphql '{"query": "{ trialBalance(from: \"2026-01-01\", to: \"2026-01-31\") { totalDebit totalCredit rows { account { code name } debit credit net quantity } } }"}'
+# Many entries in one call, one transaction and one key (all or nothing): January's accruals.
+graphql '{"query": "mutation { postJournalEntries(idempotencyKey: \"ACCRUALS-2026-01\", inputs: [{journal: \"GJ\", date: \"2026-01-31\", description: \"Accrued office rent\", lines: [{account: \"6100\", debit: \"300.00\"}, {account: \"2000\", credit: \"300.00\"}]}, {journal: \"GJ\", date: \"2026-01-31\", description: \"Accrued storage rent\", lines: [{account: \"6100\", debit: \"150.00\"}, {account: \"2000\", credit: \"150.00\"}]}]) { entries { number description } } }"}'
 kill $server
 
 # 5. Close January: it refuses postings from now on.

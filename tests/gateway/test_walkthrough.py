@@ -47,7 +47,7 @@ async def test_the_walkthrough_sets_up_posts_reports_and_closes(db, tmp_path):
     assert "NEWCO: posted the opening balances of opening.csv (6 lines) as JE-0000001" in out
     assert "opening.csv was imported before as JE-0000001; nothing new posted" in out
     responses = [json.loads(line) for line in out.splitlines() if line.startswith('{"data"')]
-    assert [r.get("errors") for r in responses] == [None, None, None, None]
+    assert [r.get("errors") for r in responses] == [None, None, None, None, None]
     assert responses[0]["data"]["postJournalEntry"]["entry"]["number"] == "JE-0000002"
     # The USD bill at the 15 January rate: 500.00 × 0.921 = 460.50 EUR.
     bill = responses[2]["data"]["postJournalEntry"]["entry"]["lines"][0]
@@ -59,12 +59,15 @@ async def test_the_walkthrough_sets_up_posts_reports_and_closes(db, tmp_path):
     rows = {r["account"]["code"]: r for r in balance["rows"]}
     assert rows["1100"]["debit"] == "9200.00" and rows["4000"]["credit"] == "1200.00"
     assert rows["9000"]["quantity"] == "4"  # headcount: a level per department, summed
+    accruals = responses[4]["data"]["postJournalEntries"]["entries"]
+    assert accruals == [{"number": "JE-0000005", "description": "Accrued office rent"},
+                        {"number": "JE-0000006", "description": "Accrued storage rent"}]
     assert "2026-01\t2026-01-01\t2026-01-31\tfiscal 2026\tclosed" in out
     async with db.session(None) as s:
         [newco] = list(await s.scalars(select(Entity).execution_options(**ALL_ENTITIES)))
     async with db.session(newco.id) as s:
         assert (await s.scalar(select(Period.closed).where(Period.name == "2026-01"))) is True
-        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 4
+        assert await s.scalar(select(func.count()).select_from(JournalEntry)) == 6
         operations = [e.detail["operation"] for e in await s.scalars(
             select(AuditEvent).where(AuditEvent.event == "admin").order_by(AuditEvent.id))]
     # Every change, in order; the second opening import changed nothing and wrote nothing.
