@@ -1,9 +1,9 @@
 """Posting one big entry: the postJournalEntry mutation over the app vs the database's own
 speed at writing the same rows, in one run.
 
-    python -m bench.posting [--lines 10000] [--rounds 5] [--url postgresql://…]
+    python -m bench.posting [--lines 10000] [--rounds 5] [--db postgresql://…]
 
-Builds a fresh ledger (a SQLite file in var/, or a database at `--url`, which is emptied of
+Builds a fresh ledger (a SQLite file in var/, or a database at `--db`, which is emptied of
 ledgergate's tables first: give it a scratch database), one company with two accounts, a
 customer dimension, a journal and 2026's periods, and an integration client with
 `ledger:read ledger:post`. The gateway runs in this process (httpx's ASGI transport: no
@@ -162,7 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--url", help="a scratch PostgreSQL database (default: a new SQLite file)")
+    parser.add_argument("--db", "--url", dest="url",
+                        help="a scratch PostgreSQL database URL (default: a new SQLite file)")
     args = parser.parse_args()
     url = scratch_url(args.url, "bench-posting")
     times = asyncio.run(run(url, args.lines, args.rounds))
