@@ -324,13 +324,6 @@ async def write_postings(
     # carries its entity_id; confinement applies to reads, which stay on the session).
     connection = await session.connection()
     entry_ids = await _insert_ids(connection, JournalEntry.__table__, entry_rows, ("seq",))
-    if entry_ids is None:
-        by_seq = dict(
-            (await session.execute(
-                select(JournalEntry.seq, JournalEntry.id).where(JournalEntry.seq > entity.head_seq)
-            )).all()
-        )
-        entry_ids = [by_seq[row["seq"]] for row in entry_rows]
     line_rows, line_sources = [], []
     for entry_id, posting, lines in zip(entry_ids, postings, line_plans):
         draft = posting.draft
@@ -340,22 +333,12 @@ async def write_postings(
             )
             line_sources.append(line.sources)
     line_ids: list[int | None] = [None] * len(line_rows)
-    if not any(line_sources):
-        await connection.execute(insert(JournalLine.__table__), line_rows)
-    elif (returned := await _insert_ids(
-        connection, JournalLine.__table__, line_rows, ("entry_id", "line_no")
-    )) is not None:
-        line_ids = list(returned)
+    if any(line_sources):
+        line_ids = list(await _insert_ids(
+            connection, JournalLine.__table__, line_rows, ("entry_id", "line_no")
+        ))
     else:
-        by_position = {}
-        for chunk in _chunks(entry_ids):
-            rows = await session.execute(
-                select(JournalLine.entry_id, JournalLine.line_no, JournalLine.id).where(
-                    JournalLine.entry_id.in_(chunk)
-                )
-            )
-            by_position.update({(r.entry_id, r.line_no): r.id for r in rows})
-        line_ids = [by_position[(r["entry_id"], r["line_no"])] for r in line_rows]
+        await connection.execute(insert(JournalLine.__table__), line_rows)
     link_rows = []
     for entry_id, posting in zip(entry_ids, postings):
         if posting.draft.source:
@@ -382,19 +365,11 @@ async def write_postings(
     return entry_ids
 
 
-# Up to this many rows, an insert returns its ids (multi-row INSERT … RETURNING); past it,
-# ids are read back by natural key: RETURNING over a large executemany is spliced page by
-# page and grew quadratically on SQLite (10,000 lines).
-RETURNING_ROWS = 1000
-
-
-async def _insert_ids(connection, table, rows: list[dict], key: tuple[str, ...]) -> list[int] | None:
-    """Insert `rows`; their ids in order when there are few enough to return them. Rows
-    are matched to ids by their natural `key`, since no database promises RETURNING's order
-    (asking SQLAlchemy to sort made SQLite insert row by row)."""
-    if len(rows) > RETURNING_ROWS:
-        await connection.execute(insert(table), rows)
-        return None
+async def _insert_ids(connection, table, rows: list[dict], key: tuple[str, ...]) -> list[int]:
+    """Insert `rows` (SQLAlchemy pages them into multi-row INSERT … RETURNING) and return
+    their ids in order. Rows are matched to ids by their natural `key`, since no database
+    promises RETURNING's order (asking SQLAlchemy to sort made SQLite insert row by row).
+    Measured at 10,000 rows: as fast as a plain executemany and a read back by key."""
     result = await connection.execute(
         insert(table).returning(table.c.id, *(table.c[k] for k in key)), rows
     )
