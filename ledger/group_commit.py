@@ -31,7 +31,15 @@ from sqlalchemy import select
 
 from . import audit
 from .model import JournalEntry
-from .posting import Found, Posting, lock_entity, plan_postings, request_hashes, write_plan
+from .posting import (
+    Found,
+    PostedEntry,
+    Posting,
+    lock_entity,
+    plan_postings,
+    request_hashes,
+    write_plan,
+)
 from .validators import MAX_LINES
 
 if TYPE_CHECKING:
@@ -42,6 +50,15 @@ if TYPE_CHECKING:
 MAX_GROUP_LINES = 50_000
 
 AuditEvent = Callable[[list[dict]], audit.Event]  # the entries posted → the audit row
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A posting's outcome: its entry's id and, when this posting wrote it, the entry as
+    written (None when its key replays an earlier entry, which may have changed since)."""
+
+    id: int
+    entry: PostedEntry | None
 
 
 @dataclass
@@ -71,8 +88,8 @@ class GroupCommit:
     async def post(
         self, entity_id: int, posting: Posting, *, found: Found = (),
         max_lines: int = MAX_LINES, audit_event: AuditEvent | None = None,
-    ) -> int:
-        """Post one entry; returns its id, or raises what `post_entry` would raise.
+    ) -> Posted:
+        """Post one entry, or raise what `post_entry` would raise.
         `audit_event(entries)` makes the mutation's audit row, written with the entry."""
         request_hashes([posting])  # an ill-formed key is refused before queueing
         job = _Job(posting, found, max_lines, audit_event,
@@ -123,7 +140,7 @@ class GroupCommit:
             else:
                 job.done.set_result(outcome)
 
-    async def _transaction(self, entity_id: int, jobs: Sequence[_Job]) -> list[int | Exception]:
+    async def _transaction(self, entity_id: int, jobs: Sequence[_Job]) -> list[Posted | Exception]:
         async with self._database.session(entity_id) as session:
             entity = await lock_entity(session)
             plan = await plan_postings(
@@ -132,7 +149,7 @@ class GroupCommit:
             )
             await write_plan(session, entity, plan)
             posted = {i: plan.ids[i] for i in range(len(jobs)) if i not in plan.errors}
-            numbers = {plan.ids[i]: number for i, number in plan.numbers.items()}
+            numbers = {entry.id: entry.number for entry in plan.written.values()}
             if replayed := sorted({e for e in posted.values() if e not in numbers}):
                 numbers.update((await session.execute(
                     select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(replayed))
@@ -143,4 +160,6 @@ class GroupCommit:
             ]
             await audit.append(session, events)
             await session.commit()
-        return [plan.errors.get(i, plan.ids.get(i)) for i in range(len(jobs))]
+        return [
+            plan.errors.get(i) or Posted(plan.ids[i], plan.written.get(i)) for i in range(len(jobs))
+        ]

@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import insert, select, update
@@ -91,6 +92,21 @@ def batch_postings(drafts: Sequence[EntryDraft], key: str, client: str = "") -> 
                 request_hash=fingerprint({"batch": batch, "index": index}))
         for index, draft in enumerate(drafts)
     ]
+
+
+class PostedEntry(NamedTuple):
+    """An entry as its posting wrote it, in the shape `reads.entries_by_ids` reads it back."""
+
+    id: int
+    seq: int
+    number: str
+    journal: str
+    date: dt.date
+    description: str | None
+    reverses_id: int | None
+    reversed_by_id: int | None
+    posted_at: str
+    hash: str
 
 
 def entry_number(seq: int) -> str:
@@ -265,8 +281,10 @@ async def write_postings(
     refs: Sequence[PostingRefs],
     request_hashes: Sequence[str | None],
     reversed_numbers: dict[int, str],
+    written: list[PostedEntry] | None = None,
 ) -> list[int]:
-    """Insert entries, lines, links and keys in bulk; advance the entity's chain head."""
+    """Insert entries, lines, links and keys in bulk; advance the entity's chain head.
+    `written`, if given, receives each entry as written."""
     entity_id = entity.id
     posted_at = _utc_now()
     seq, prev = entity.head_seq, entity.head_hash
@@ -324,6 +342,12 @@ async def write_postings(
     # carries its entity_id; confinement applies to reads, which stay on the session).
     connection = await session.connection()
     entry_ids = await _insert_ids(connection, JournalEntry.__table__, entry_rows, ("seq",))
+    if written is not None:
+        written.extend(
+            PostedEntry(entry_id, row["seq"], row["number"], posting.draft.journal, row["date"],
+                        row["description"], row["reverses_id"], None, row["posted_at"], row["hash"])
+            for entry_id, row, posting in zip(entry_ids, entry_rows, postings)
+        )
     line_rows, line_sources = [], []
     for entry_id, posting, lines in zip(entry_ids, postings, line_plans):
         draft = posting.draft
@@ -416,8 +440,8 @@ class Plan:
     priced: list[Posting]
     refs: list[PostingRefs]
     hashes: list[str | None]
-    # index → entry number, for the postings written (and their repeats) once written.
-    numbers: dict[int, str] = field(default_factory=dict)
+    # index → the entry as written, for the postings written (and their repeats).
+    written: dict[int, PostedEntry] = field(default_factory=dict)
 
 
 def request_hashes(postings: Sequence[Posting]) -> list[str | None]:
@@ -493,19 +517,20 @@ async def plan_postings(
 
 
 async def write_plan(session: AsyncSession, entity: Entity, plan: Plan) -> None:
-    """Write the plan's fresh postings and record their ids (and numbers) in the plan."""
+    """Write the plan's fresh postings and record their ids (and rows) in the plan."""
     if plan.fresh:
-        first = entity.head_seq + 1
+        written: list[PostedEntry] = []
         ids = await write_postings(
-            session, entity, plan.priced, plan.refs, [plan.hashes[i] for i in plan.fresh], {}
+            session, entity, plan.priced, plan.refs, [plan.hashes[i] for i in plan.fresh], {},
+            written,
         )
         plan.ids.update(zip(plan.fresh, ids))
-        plan.numbers.update((i, entry_number(first + n)) for n, i in enumerate(plan.fresh))
+        plan.written.update(zip(plan.fresh, written))
     for index, earlier in plan.repeats.items():
         if earlier in plan.ids:
             plan.ids[index] = plan.ids[earlier]
-        if earlier in plan.numbers:
-            plan.numbers[index] = plan.numbers[earlier]
+        if earlier in plan.written:
+            plan.written[index] = plan.written[earlier]
 
 
 def batch_error(errors: dict[int, Exception], count: int, name: str = "entries") -> Exception:

@@ -231,11 +231,14 @@ class LedgerMutations:
             draft = input.to_draft()
             found = (await _links_found(info, [draft]))[0]
             # Concurrent postings of the entity share a transaction (`ledger.group_commit`).
-            return await info.context.db.group_commit.post(
+            posted = await info.context.db.group_commit.post(
                 info.context.entity.id, posting.Posting(draft, idempotency_key, _key_owner(info)),
                 found=found, max_lines=info.context.limits.max_entry_lines,
                 audit_event=trail.mutation_event(operation, detail),
             )
+            if posted.entry is not None:  # as written: the payload needs no read back
+                info.context.loader(EntryByIdLoader).prime(posted.id, posted.entry)
+            return posted.id
 
         entry_id = await _audited(info, operation, detail, write)
         return await _payload(info, entry_id)

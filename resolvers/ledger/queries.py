@@ -16,13 +16,13 @@ from ..ids import cursor, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
 from ..scopes import LEDGER
 from .types import (
-    AccountGroup,
-    Journal,
     Account,
+    AccountGroup,
     AccountType,
     DimensionKind,
     DimensionValue,
     Entity,
+    Journal,
     JournalEntry,
     LedgerVerification,
     Node,

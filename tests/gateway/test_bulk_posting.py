@@ -121,3 +121,13 @@ async def test_concurrent_single_postings_all_land_chained(gql, world):
         rows = list(await session.scalars(
             select(AuditEvent.detail).where(AuditEvent.event == "mutation")))
     assert sorted(r["idempotencyKey"] for r in rows) == [f"c{n}" for n in range(1, 9)]
+
+
+async def test_a_posting_answers_with_its_entry_as_it_is_read_back(gql, world):
+    fields = "id number journal date description state postedAt hash reverses { number } lines { lineNo }"
+    posted = await gql(f"""mutation P($input: JournalEntryInput!, $key: String!) {{
+        postJournalEntry(input: $input, idempotencyKey: $key) {{ entry {{ {fields} }} }} }}""",
+                       {"input": sale("7.00"), "key": "as-read"})
+    entry = posted["data"]["postJournalEntry"]["entry"]
+    read = await gql(f'{{ journalEntry(number: "{entry["number"]}") {{ {fields} }} }}')
+    assert read["data"]["journalEntry"] == entry
