@@ -6,7 +6,9 @@ used to mean ten transactions in a row, each paying the lock, the idempotency lo
 inserts, the audit head and a commit; on SQLite the losers also slept in the driver's busy
 handler. Here they queue in the process instead: while one transaction of the entity is in
 flight, the postings that arrive wait, and the next transaction takes all of them at once.
-A lone posting waits for nothing (no timer: the batch is whatever queued meanwhile).
+When the last group was bigger than what waits now, the next one waits 2 ms for the rest
+to arrive (measured: most groups otherwise held one posting, the others still being
+parsed); a lone caller, whose last group was itself, never waits.
 
 Each caller still gets its own outcome: the group is planned posting by posting
 (`posting.plan_postings`), so a refused posting (a broken rule, a key conflict) fails alone
@@ -49,6 +51,9 @@ if TYPE_CHECKING:
 # (a single entry bigger than this still goes alone).
 MAX_GROUP_LINES = 50_000
 
+# How long a group waits for callers it expects (see `GroupCommit._gather`).
+GATHER_SECONDS = 0.002
+
 AuditEvent = Callable[[list[dict]], audit.Event]  # the entries posted → the audit row
 
 
@@ -74,9 +79,14 @@ class GroupCommit:
     """Posts single entries, each caller's concurrently arriving with others' in one
     transaction per entity. One per database per process (`LedgerDatabase.group_commit`)."""
 
-    def __init__(self, database: LedgerDatabase, *, max_group_lines: int = MAX_GROUP_LINES):
+    def __init__(
+        self, database: LedgerDatabase, *, max_group_lines: int = MAX_GROUP_LINES,
+        gather_seconds: float = GATHER_SECONDS,
+    ):
         self._database = database
         self._max_group_lines = max_group_lines
+        self._gather_seconds = gather_seconds
+        self._last_group: dict[int, int] = {}  # entity → how many postings its last group held
         self._waiting: dict[int, list[_Job]] = {}
         self._draining: dict[int, asyncio.Task] = {}
         # SQLite has one writer for the whole file: two entities' groups would only meet in
@@ -110,10 +120,22 @@ class GroupCommit:
                 lines += len(job.posting.draft.lines)
         return taken
 
+    async def _gather(self, entity_id: int) -> None:
+        """Concurrent callers reach the queue a moment apart (each has its request to parse
+        first): when fewer wait than the entity's last group held, give the others
+        `gather_seconds` to join. A lone caller's last group was itself: it never waits."""
+        waiting = len(self._waiting.get(entity_id, ()))
+        if 0 < waiting < self._last_group.get(entity_id, 1):
+            await asyncio.sleep(self._gather_seconds)
+
     async def _drain(self, entity_id: int) -> None:
         jobs: list[_Job] = []
         try:
-            while jobs := self._take(entity_id):
+            while True:
+                await self._gather(entity_id)
+                if not (jobs := self._take(entity_id)):
+                    break
+                self._last_group[entity_id] = len(jobs)
                 async with self.writer:
                     await self._post_group(entity_id, jobs)
         except BaseException:  # cancelled (the server is stopping): no caller waits forever
