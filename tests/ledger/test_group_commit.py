@@ -111,3 +111,25 @@ async def test_entities_post_apart(world):
     assert acme.entry.number == beta.entry.number == "JE-0000001"  # each its own numbering
     async with world.db.session(world.beta) as session:
         assert await session.scalar(select(JournalEntry.id).where(JournalEntry.id == acme.id)) is None
+
+
+async def test_a_group_waits_for_the_callers_its_last_group_suggests(world, statements):
+    from ledger.group_commit import GroupCommit
+
+    queue = GroupCommit(world.db, gather_seconds=0.5)
+    queue._last_group[world.acme] = 2  # the last group held two postings
+    first = asyncio.create_task(queue.post(world.acme, Posting(_draft("1"), "g1", "c1")))
+    await asyncio.sleep(0.05)  # the second caller is still on its way
+    second = await queue.post(world.acme, Posting(_draft("2"), "g2", "c1"))
+    assert (await first).entry.number == "JE-0000001" and second.entry.number == "JE-0000002"
+    assert sum(LOCK in s for s in statements.statements) == 1  # one transaction for both
+
+
+async def test_a_lone_caller_never_waits(world):
+    from ledger.group_commit import GroupCommit
+
+    queue = GroupCommit(world.db, gather_seconds=3600)
+    for n in range(3):  # each group held one posting: nobody is expected
+        posted = await asyncio.wait_for(
+            queue.post(world.acme, Posting(_draft(str(n + 1)), f"l{n}", "c1")), timeout=30)
+        assert posted.entry.number == f"JE-000000{n + 1}"
