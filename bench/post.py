@@ -1,6 +1,6 @@
 """Posting throughput over HTTP against the database's own speed at the same inserts.
 
-    python -m bench.post [--db postgresql://…] [--rounds 3] [--port 8394]
+    python -m bench.post [--db postgresql://…] [--rounds 3] [--port 8411]
 
 Builds a fresh ledger (`bench.posting`'s: a SQLite file var/bench-post.db, or the scratch
 database at `--db`, emptied first), starts the gateway in a child process (uvicorn, one
@@ -378,7 +378,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help="a scratch PostgreSQL database URL (default: a new SQLite file)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--port", type=int, default=8394)
+    parser.add_argument("--port", type=int, default=8411)
     parser.add_argument("--commits", action="store_true",
                         help="compare group commit with one transaction per posting instead")
     args = parser.parse_args()
