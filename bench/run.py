@@ -206,10 +206,15 @@ def wrk(url: str, seconds: int, body: str | None = None, headers: dict | None = 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write("\n".join(lines) + "\n")
     out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", script.name, url],
-        capture_output=True, text=True, check=True, timeout=seconds + 30,
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "--timeout", "30s", "-s", script.name, url],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
     Path(script.name).unlink()
+    # A refused request (401, 429, 503) is answered fast: counted, it would inflate the rate;
+    # one timed out (wrk's default is 2 s) would not be counted at all.
+    refused = [line for line in out.splitlines() if "Non-2xx" in line or "Socket errors" in line]
+    if refused:
+        raise SystemExit(f"{url}: {refused[0].strip()}: the figure would count refusals\n{out}")
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
