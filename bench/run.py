@@ -195,7 +195,8 @@ def start_server(
     raise SystemExit(f"{kind} server did not start on port {port}")
 
 
-def wrk(url: str, seconds: int, body: str | None = None, headers: dict | None = None) -> float:
+def wrk(url: str, seconds: int, body: str | None = None, headers: dict | None = None,
+        connections: int = 8) -> float:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the throughput figure: apt-get install wrk")
     lines = []
@@ -206,7 +207,7 @@ def wrk(url: str, seconds: int, body: str | None = None, headers: dict | None = 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write("\n".join(lines) + "\n")
     out = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{seconds}s", "--timeout", "30s", "-s", script.name, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", script.name, url],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout
     Path(script.name).unlink()

@@ -1,23 +1,33 @@
 """Scale-out: one gateway process vs several on one PostgreSQL database, correct together
 and faster together (issue 12, item 4).
 
-    python -m bench.scaleout --db postgresql://… [--scale 1] [--workers 1 2] [--seconds 5]
+    python -m bench.scaleout --db postgresql://… [--scale 1] [--processes 1 2] [--seconds 5]
                              [--rounds 3] [--clients 16]
 
 Builds the demo ledger at `--scale` in the database (once, if it has no entity), adds an
 integration client with `ledger:read ledger:post statistical:read` for both demo
-companies, and starts one gateway per `--workers` count, each as `ledgergate serve` runs it
-(`bench.serve gateway`: bearer tokens, the actor cache, scopes, the rate limiter with its
-limits out of reach), N uvicorn worker processes accepting on one port (8401, 8402, …):
-the kernel hands each new connection to one of them, as behind any port shared by
-workers. Then, interleaved (each round runs every measurement once on every gateway, in
-turn), `--rounds` rounds of `--seconds` each, medians shown:
+companies, and starts, for each count P of `--processes`, P gateway processes of their own
+on ports of their own (from 8401 on: 1 → 8401, 2 → 8402 and 8403), each as `ledgergate
+serve` runs it (`bench.serve gateway`: bearer tokens, the actor cache, scopes, the rate
+limiter with its limits out of reach). The client spreads its connections over a setup's
+processes evenly, as a balancer in front of them would.
 
-- reads, wrk (one thread, eight connections): the small query (one account's code, name
+Not `uvicorn --workers P` on one port (`bench.serve --workers`): there the kernel hands
+each new connection to whichever worker accepts first, and wrk's eight keep-alive
+connections, opened at once, all went to one worker (measured: 0.74 of a core in one, 0.00
+in the other), so two workers served as one. Keep-alive clients need a balancer that
+spreads connections (or requests), or SO_REUSEPORT, in front of several processes.
+
+Then, interleaved (each round runs every measurement once on every setup, in turn),
+`--rounds` rounds of `--seconds` each, medians shown:
+
+- reads, wrk (eight connections in all, split evenly over the setup's processes, one wrk
+  per process, rates summed): the small query (one account's code, name
   and balance) and a mid-size one (`journalEntries(first: 20) { lines { account } }`, about 17 KB);
 - writes: `postJournalEntry` of 2-line entries (GJ, 6100 debit / 1000 credit, 1.00, dated
   2026-06-15), `--clients` concurrent clients of one httpx connection pool, half posting
-  to SOFTCO and half to HOTELCO (each company's postings are serialised by its entity
+  to SOFTCO and half to HOTELCO, the clients of each company spread over the processes
+  (each company's postings are serialised by its entity
   lock, by design: the hash chain is linear), each with a new idempotency key per entry.
 
 Then the checks that the processes were correct together (any failure stops the run):
@@ -27,8 +37,8 @@ Then the checks that the processes were correct together (any failure stops the 
   and the hash chain verifies (`verify_chain`, from the company's checkpoint);
 - idempotency across processes: 20 keys already posted, sent again to every gateway, give
   their first answers' numbers and no new entry; one new key sent by `--clients`
-  concurrent requests to the gateway with most workers gives one entry, the same number
-  to all.
+  concurrent requests spread over the processes of the last setup gives one entry, the
+  same number to all.
 
 The write figures are today's: the posting path is being made faster separately.
 """
@@ -38,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import concurrent.futures
 import random
 import statistics
 import subprocess
@@ -87,9 +98,10 @@ async def post(http: httpx.AsyncClient, url: str, headers: dict, key: str) -> tu
     return body["data"]["postJournalEntry"]["entry"]["number"], None
 
 
-async def write_run(url: str, headers: dict[str, dict], clients: int, seconds: float, tag: str,
+async def write_run(urls: list[str], headers: dict[str, dict], clients: int, seconds: float, tag: str,
                     writes: Writes) -> tuple[float, list[float]]:
-    """`clients` concurrent clients posting entries for `seconds`: (entries a second, latencies)."""
+    """`clients` concurrent clients posting entries for `seconds`, client i for company
+    i mod 2 through process (i div 2) mod P: (entries a second, latencies)."""
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
@@ -98,6 +110,7 @@ async def write_run(url: str, headers: dict[str, dict], clients: int, seconds: f
 
         async def client(i: int) -> int:
             entity, done = ENTITIES[i % len(ENTITIES)], 0
+            url = urls[(i // len(ENTITIES)) % len(urls)]
             while time.perf_counter() < deadline:
                 key = f"{tag}-{i}-{done}"
                 sent = time.perf_counter()
@@ -117,8 +130,8 @@ async def write_run(url: str, headers: dict[str, dict], clients: int, seconds: f
 
 async def check_idempotency(urls: list[str], headers: dict[str, dict], writes: Writes, clients: int,
                             tag: str) -> list[str]:
-    """Replays on every gateway give the first answers; one key raced by `clients` requests
-    posts once. The problems found (empty: none)."""
+    """Replays on every process give the first answers; one key raced by `clients` requests
+    over the last two processes posts once. The problems found (empty: none)."""
     problems = []
     rng = random.Random(5)
     async with httpx.AsyncClient(timeout=60) as http:
@@ -129,8 +142,9 @@ async def check_idempotency(urls: list[str], headers: dict[str, dict], writes: W
                     again, error = await post(http, url, headers[entity], key)
                     if again != number:
                         problems.append(f"replay of {key} on {url}: {again or error}, first {number}")
-        key = f"{tag}-race"
-        answers = await asyncio.gather(*(post(http, urls[-1], headers[ENTITIES[0]], key) for _ in range(clients)))
+        key, racers = f"{tag}-race", urls[-2:]
+        answers = await asyncio.gather(*(post(http, racers[i % len(racers)], headers[ENTITIES[0]], key)
+                                         for i in range(clients)))
         numbers = {number for number, _ in answers}
         if len(numbers) != 1 or None in numbers:
             problems.append(f"{clients} concurrent requests with one key answered {sorted(map(str, numbers))}")
@@ -173,15 +187,26 @@ async def check_ledger(url: str, tag: str, writes: Writes) -> list[str]:
     return problems
 
 
+def spread_wrk(urls: list[str], seconds: int, body: str, headers: dict) -> float:
+    """Requests a second of eight wrk connections split evenly over `urls`, one wrk each,
+    all at once."""
+    share = 8 // len(urls)
+    with concurrent.futures.ThreadPoolExecutor(len(urls)) as pool:
+        return sum(pool.map(lambda url: wrk(url, seconds, body, headers, connections=share), urls))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="a PostgreSQL URL (a SQLite path works, but its writers serialise)")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="process counts to compare")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2],
+                        help="process counts to compare (each divides 8; ports from 8401 on)")
     parser.add_argument("--seconds", type=int, default=5, help="per measurement per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16, help="concurrent writers")
     args = parser.parse_args()
+    if any(8 % n for n in args.processes):
+        parser.error("each process count must divide wrk's 8 connections")
     db = database_url(args.db)
     built = asyncio.run(ensure_demo(db, args.scale))
     if built is not None:
@@ -189,43 +214,48 @@ def main() -> None:
     t = targets(db)
     client = asyncio.run(add_client(db, list(ENTITIES), SCOPES))
     tag = uuid.uuid4().hex[:8]
-    ports = {n: FIRST_PORT + i for i, n in enumerate(args.workers)}
+    setups, port = {}, FIRST_PORT
+    for n in args.processes:
+        setups[n], port = list(range(port, port + n)), port + n
+    urls = {n: [f"http://127.0.0.1:{p}/graphql" for p in ports] for n, ports in setups.items()}
+    everywhere = [url for group in urls.values() for url in group]
     servers: list[subprocess.Popen] = []
     writes = Writes()
     reads: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
     write_rates: dict[int, list[float]] = collections.defaultdict(list)
     write_latencies: dict[int, list[float]] = collections.defaultdict(list)
     try:
-        for n, port in ports.items():
-            servers.append(start_server("gateway", db, port, t["entity"], key_env(db), workers=n))
-        base = f"http://127.0.0.1:{ports[args.workers[0]]}"
+        for ports in setups.values():
+            for p in ports:
+                servers.append(start_server("gateway", db, p, t["entity"], key_env(db)))
+        # Tokens from the first process, used on every other: they verify everywhere.
+        base = everywhere[0].removesuffix("/graphql")
         headers = {e: {"Content-Type": "application/json", **bearer(base, client, e)} for e in ENTITIES}
-        urls = {n: f"http://127.0.0.1:{port}/graphql" for n, port in ports.items()}
         bodies = {
             "small": orjson.dumps({"query": SMALL_QUERY, "variables": {"code": t["quiet"]}}).decode(),
             "mid": orjson.dumps({"query": NESTED_QUERY, "variables": {"first": MID_FIRST}}).decode(),
         }
         reader = headers[t["entity"]]
         answers = []
-        for n, url in urls.items():  # the same answers everywhere, and a warm-up
+        for i, url in enumerate(everywhere):  # the same answers everywhere, and a warm-up
             answers.append({name: httpx.post(url, content=body, headers=reader, timeout=60).json()
                             for name, body in bodies.items()})
-            asyncio.run(write_run(url, headers, 2, 0.5, f"{tag}-warm-{n}", writes))
+            asyncio.run(write_run([url], headers, 2, 0.5, f"{tag}-warm-{i}", writes))
         assert all("errors" not in a for a in answers[0].values()), answers[0]
-        assert all(a["small"] == answers[0]["small"] for a in answers), "the gateways' answers differ"
+        assert all(a["small"] == answers[0]["small"] for a in answers), "the processes' answers differ"
         for r in range(args.rounds):
             for name, body in bodies.items():
-                for n, url in urls.items():
-                    reads[(name, n)].append(wrk(url, args.seconds, body, reader))
-            for n, url in urls.items():
+                for n, group in urls.items():
+                    reads[(name, n)].append(spread_wrk(group, args.seconds, body, reader))
+            for n, group in urls.items():
                 rate, latencies = asyncio.run(
-                    write_run(url, headers, args.clients, args.seconds, f"{tag}-{r}-{n}", writes))
+                    write_run(group, headers, args.clients, args.seconds, f"{tag}-{r}-{n}", writes))
                 write_rates[n].append(rate)
                 write_latencies[n] += latencies
             print(f"round {r + 1}: " + "; ".join(
                 f"{name} {n}p {reads[(name, n)][-1]:,.0f}/s" for name in bodies for n in urls)
                 + "; " + "; ".join(f"writes {n}p {write_rates[n][-1]:,.0f}/s" for n in urls), file=sys.stderr)
-        problems = asyncio.run(check_idempotency(list(urls.values()), headers, writes, args.clients, tag))
+        problems = asyncio.run(check_idempotency(everywhere, headers, writes, args.clients, tag))
     finally:
         for process in servers:
             process.terminate()
@@ -234,26 +264,25 @@ def main() -> None:
         problems.append(f"mutations answered errors: {dict(writes.errors)}")
     problems += asyncio.run(check_ledger(db, tag, writes))
 
-    one = args.workers[0]
     print(f"{describe(db)}, scale {args.scale:g}, {t['entity']} reads; medians of {args.rounds} × "
           f"{args.seconds} s, interleaved:")
-    print("| benchmark | " + " | ".join(f"{n} process{'es' if n > 1 else ''}" for n in args.workers)
+    print("| benchmark | " + " | ".join(f"{n} process{'es' if n > 1 else ''}" for n in args.processes)
           + " | ratio |")
-    print("| --- |" + " --- |" * (len(args.workers) + 1))
-    labels = {"small": f"Small query (account + balance of {t['quiet_lines']} lines), wrk -c8",
-              "mid": f"journalEntries(first: {MID_FIRST}) → lines → account, wrk -c8"}
+    print("| --- |" + " --- |" * (len(args.processes) + 1))
+    labels = {"small": f"Small query (account + balance of {t['quiet_lines']} lines), wrk, 8 connections",
+              "mid": f"journalEntries(first: {MID_FIRST}) → lines → account, wrk, 8 connections"}
     for name in bodies:
-        medians = [statistics.median(reads[(name, n)]) for n in args.workers]
+        medians = [statistics.median(reads[(name, n)]) for n in args.processes]
         print(f"| {labels[name]} | " + " | ".join(f"{m:,.0f} req/s" for m in medians)
               + " | " + ", ".join(f"{m / medians[0]:.2f}×" for m in medians[1:]) + " |")
-    medians = [statistics.median(write_rates[n]) for n in args.workers]
-    p50 = [statistics.median(write_latencies[n]) * 1000 for n in args.workers]
-    p95 = [statistics.quantiles(write_latencies[n], n=20)[18] * 1000 for n in args.workers]
+    medians = [statistics.median(write_rates[n]) for n in args.processes]
+    p50 = [statistics.median(write_latencies[n]) * 1000 for n in args.processes]
+    p95 = [statistics.quantiles(write_latencies[n], n=20)[18] * 1000 for n in args.processes]
     print(f"| postJournalEntry, 2 lines, {args.clients} concurrent clients over SOFTCO and HOTELCO | "
           + " | ".join(f"{m:,.0f} entries/s (p50 {a:.0f} ms, p95 {b:.0f} ms)" for m, a, b in zip(medians, p50, p95))
           + " | " + ", ".join(f"{m / medians[0]:.2f}×" for m in medians[1:]) + " |")
     posted = sum(len(v) for v in writes.numbers.values())
-    print(f"\nchecks: {posted:,} entries posted and found, chains verified, replays on every gateway "
+    print(f"\nchecks: {posted:,} entries posted and found, chains verified, replays on every process "
           f"answered the first numbers, {args.clients} racing requests with one key posted once"
           if not problems else "\nPROBLEMS:\n  " + "\n  ".join(problems))
     if problems:
