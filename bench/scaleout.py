@@ -49,12 +49,14 @@ import argparse
 import asyncio
 import collections
 import concurrent.futures
+import os
 import random
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import orjson
@@ -187,6 +189,15 @@ async def check_ledger(url: str, tag: str, writes: Writes) -> list[str]:
     return problems
 
 
+def cpu_seconds(processes: list[subprocess.Popen]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    ticks = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def spread_wrk(urls: list[str], seconds: int, body: str, headers: dict) -> float:
     """Requests a second of eight wrk connections split evenly over `urls`, one wrk each,
     all at once."""
@@ -207,6 +218,7 @@ def main() -> None:
     args = parser.parse_args()
     if any(8 % n for n in args.processes):
         parser.error("each process count must divide wrk's 8 connections")
+    load = Path("/proc/loadavg").read_text().split()[0]
     db = database_url(args.db)
     built = asyncio.run(ensure_demo(db, args.scale))
     if built is not None:
@@ -220,14 +232,25 @@ def main() -> None:
     urls = {n: [f"http://127.0.0.1:{p}/graphql" for p in ports] for n, ports in setups.items()}
     everywhere = [url for group in urls.values() for url in group]
     servers: list[subprocess.Popen] = []
+    by_setup: dict[int, list[subprocess.Popen]] = collections.defaultdict(list)
+    cores: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
     writes = Writes()
     reads: dict[tuple[str, int], list[float]] = collections.defaultdict(list)
     write_rates: dict[int, list[float]] = collections.defaultdict(list)
     write_latencies: dict[int, list[float]] = collections.defaultdict(list)
     try:
-        for ports in setups.values():
+        for n, ports in setups.items():
             for p in ports:
-                servers.append(start_server("gateway", db, p, t["entity"], key_env(db)))
+                by_setup[n].append(start_server("gateway", db, p, t["entity"], key_env(db)))
+                servers.append(by_setup[n][-1])
+
+        def measured(name: str, n: int, work):
+            """`work()`, and the cores the setup's processes used meanwhile."""
+            used, started = cpu_seconds(by_setup[n]), time.perf_counter()
+            result = work()
+            cores[(name, n)].append((cpu_seconds(by_setup[n]) - used) / (time.perf_counter() - started))
+            return result
+
         # Tokens from the first process, used on every other: they verify everywhere.
         base = everywhere[0].removesuffix("/graphql")
         headers = {e: {"Content-Type": "application/json", **bearer(base, client, e)} for e in ENTITIES}
@@ -246,10 +269,10 @@ def main() -> None:
         for r in range(args.rounds):
             for name, body in bodies.items():
                 for n, group in urls.items():
-                    reads[(name, n)].append(spread_wrk(group, args.seconds, body, reader))
+                    reads[(name, n)].append(measured(name, n, lambda: spread_wrk(group, args.seconds, body, reader)))
             for n, group in urls.items():
-                rate, latencies = asyncio.run(
-                    write_run(group, headers, args.clients, args.seconds, f"{tag}-{r}-{n}", writes))
+                rate, latencies = measured("writes", n, lambda: asyncio.run(
+                    write_run(group, headers, args.clients, args.seconds, f"{tag}-{r}-{n}", writes)))
                 write_rates[n].append(rate)
                 write_latencies[n] += latencies
             print(f"round {r + 1}: " + "; ".join(
@@ -281,6 +304,9 @@ def main() -> None:
     print(f"| postJournalEntry, 2 lines, {args.clients} concurrent clients over SOFTCO and HOTELCO | "
           + " | ".join(f"{m:,.0f} entries/s (p50 {a:.0f} ms, p95 {b:.0f} ms)" for m, a, b in zip(medians, p50, p95))
           + " | " + ", ".join(f"{m / medians[0]:.2f}×" for m in medians[1:]) + " |")
+    print("| gateway processes' CPU, cores in all (small / mid / writes) | " + " | ".join(
+        " / ".join(f"{statistics.median(cores[(name, n)]):.2f}" for name in (*bodies, "writes"))
+        for n in args.processes) + " | load average before the run: " + load + " |")
     posted = sum(len(v) for v in writes.numbers.values())
     print(f"\nchecks: {posted:,} entries posted and found, chains verified, replays on every process "
           f"answered the first numbers, {args.clients} racing requests with one key posted once"
