@@ -22,13 +22,15 @@ Then, interleaved (each round runs every measurement once on every setup, in tur
 `--rounds` rounds of `--seconds` each, medians shown:
 
 - reads, wrk (eight connections in all, split evenly over the setup's processes, one wrk
-  per process, rates summed): the small query (one account's code, name
-  and balance) and a mid-size one (`journalEntries(first: 20) { lines { account } }`, about 17 KB);
+  per process, rates summed): the small query (one account's code, name and balance) and a
+  mid-size one (`journalEntries(first: 20) { lines { account } }`, about 17 KB);
 - writes: `postJournalEntry` of 2-line entries (GJ, 6100 debit / 1000 credit, 1.00, dated
   2026-06-15), `--clients` concurrent clients of one httpx connection pool, half posting
-  to SOFTCO and half to HOTELCO, the clients of each company spread over the processes
-  (each company's postings are serialised by its entity
-  lock, by design: the hash chain is linear), each with a new idempotency key per entry.
+  to SOFTCO and half to HOTELCO, each company's clients spread over the processes, a new
+  idempotency key per entry (each company's postings are serialised by its entity lock,
+  by design: the hash chain is linear);
+- the cores the setup's gateway processes used during each measurement (/proc), and the
+  load average before the run: on a shared machine, whether there was a core to scale to.
 
 Then the checks that the processes were correct together (any failure stops the run):
 
