@@ -1,7 +1,7 @@
 """What the security layer costs: the small query with bearer tokens and scope checks vs the
 same app with authentication taken out, in one run.
 
-    python -m bench.auth [--db var/bench-auth-1.db] [--scale 1] [--seconds 5] [--rounds 3]
+    python -m bench.auth [--db var/bench-auth-1.db | --db postgresql://…] [--scale 1] [--seconds 5] [--rounds 3]
 
 Builds (once) a demo ledger at `--scale`, migrates it to the code's head, adds a role,
 an integration client and a web-services user for the busiest entity, and starts two
@@ -19,12 +19,12 @@ import argparse
 import asyncio
 import statistics
 import sys
-from pathlib import Path
 
 import httpx
 import orjson
 
 from bench.credentials import add_client, bearer, key_env
+from bench.ledgerdb import database_url, describe
 from bench.run import ROOT, SMALL_QUERY, build_db, start_server, targets, wrk
 
 DEV_PORT, OAUTH_PORT = 8393, 8394
@@ -34,14 +34,14 @@ SCOPES = "ledger:read statistical:read"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--db", type=Path)
+    parser.add_argument("--db", help="a SQLite file path or a SQLAlchemy URL (default var/bench-auth-<scale>.db)")
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    db = args.db or ROOT / "var" / f"bench-auth-{args.scale:g}.db"
-    if not db.exists():
-        seconds = build_db(db, args.scale)
-        print(f"built {db} in {seconds:.0f} s", file=sys.stderr)
+    db = database_url(args.db or ROOT / "var" / f"bench-auth-{args.scale:g}.db")
+    seconds = build_db(db, args.scale)
+    if seconds is not None:
+        print(f"built {describe(db)} in {seconds:.0f} s", file=sys.stderr)
     t = targets(db)
     client = asyncio.run(add_client(db, [t["entity"]], SCOPES))
     servers = [

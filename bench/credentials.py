@@ -1,8 +1,9 @@
 """Benchmarks call the gateway as real integration clients, with bearer tokens.
 
-The bench ledgers live in `var/`; each has its secrets key beside it
-(`gateway.secrets.key_file_beside`: the ledger's signing keys are sealed with it) and gets a
-fresh client per run (the ledger keeps earlier runs' clients, which are harmless).
+A bench ledger is a SQLite file (in `var/` by default) or a database at a URL; its secrets
+key (the ledger's signing keys are sealed with it) is beside the file, or in `var/` under a
+hash of the URL (`bench.ledgerdb.key_file_for`). Each run adds a fresh client (the ledger
+keeps earlier runs' clients, which are harmless).
 """
 
 from __future__ import annotations
@@ -12,25 +13,16 @@ from pathlib import Path
 
 import httpx
 
-
-def bench_key_file(db: Path) -> Path:
-    """The key beside the bench ledger. Made now, it cannot open signing keys an earlier run
-    sealed with another key: those are dropped (bench ledgers only), and the gateway makes a
-    new one on first use."""
-    import sqlite3
-
-    from gateway.secrets import key_file_beside
-
-    existed = db.with_name(db.stem + ".secrets.key").exists()  # where key_file_beside keeps it
-    key_file = key_file_beside(db)
-    if not existed and db.exists():
-        with sqlite3.connect(db) as con:
-            if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'signing_keys'").fetchone():
-                con.execute("DELETE FROM signing_keys")
-    return key_file
+from bench.ledgerdb import database_url, key_file_for
 
 
-def key_env(db: Path) -> dict[str, str]:
+def bench_key_file(db: str | Path) -> Path:
+    """The secrets key of the bench ledger `db` (a SQLite path or any URL:
+    `bench.ledgerdb.key_file_for`)."""
+    return key_file_for(database_url(db))
+
+
+def key_env(db: str | Path) -> dict[str, str]:
     """LEDGERGATE_SECRETS_KEY for a gateway process serving the bench ledger `db`."""
     from gateway.secrets import KEY_ENV, read_key_file
 
@@ -39,14 +31,14 @@ def key_env(db: Path) -> dict[str, str]:
     return {KEY_ENV: key_file.read_text().strip()}
 
 
-async def add_client(db: Path, entities: list[str], scopes: str) -> tuple[str, str]:
+async def add_client(db: str | Path, entities: list[str], scopes: str) -> tuple[str, str]:
     """Migrate `db`, then a role granting `scopes`, a user of it in each entity and a client
     allowed `scopes` acting as that user there: (client_id, secret)."""
     from gateway.auth import identities
     from ledger.migrate import upgrade
     from ledger.store import LedgerDatabase
 
-    database = LedgerDatabase.from_url(f"sqlite:///{db}")
+    database = LedgerDatabase.from_url(database_url(db))
     try:
         await upgrade(database.engine)
         run = uuid.uuid4().hex[:8]  # each run its own names

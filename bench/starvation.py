@@ -58,12 +58,9 @@ def main() -> None:
     parser.add_argument("--aliases", type=int, default=30)
     args = parser.parse_args()
     db = ROOT / "var" / f"bench-starve-{args.scale:g}.db"
-    if not db.exists():
-        db.parent.mkdir(exist_ok=True)
-        tmp = db.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        print(f"built {db.name} in {build_db(tmp, args.scale):.0f} s", file=sys.stderr)
-        tmp.rename(db)
+    seconds = build_db(db, args.scale)
+    if seconds is not None:
+        print(f"built {db.name} in {seconds:.0f} s", file=sys.stderr)
     import asyncio
 
     from gateway.auth.scopes import known_scopes

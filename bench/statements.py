@@ -27,7 +27,7 @@ import time
 
 from sqlalchemy import func, insert, select, text
 
-from bench.run import ROOT
+from bench.ledgerdb import ROOT
 
 ACCOUNTS = (
     ("1000", "Cash", "ASSET"), ("1100", "Receivables", "ASSET"), ("1500", "Equipment", "ASSET"),

@@ -22,30 +22,24 @@ import time
 
 from sqlalchemy import func, select
 
-from bench.run import ROOT
+from bench.ledgerdb import ROOT, ensure_demo
 
 NEW_ENTRIES = 100  # entries after the checkpoint for the incremental run
 
 
 async def run(url: str, scale: float) -> None:
-    from gateway.demo.world import build_demo
-    from ledger.migrate import upgrade
     from ledger.model import Entity, JournalLine
     from ledger.store import LedgerDatabase
     from ledger.tenancy import ALL_ENTITIES
     from ledger.verification import verify_chain
 
+    built = await ensure_demo(url, scale, progress=False)
+    if built is not None:
+        print(f"built scale {scale:g} in {built:.0f} s")
     db = LedgerDatabase.from_url(url)
     try:
-        await upgrade(db.engine)
         async with db.session(None) as s:
             entities = (await s.execute(select(Entity.id, Entity.code).execution_options(**ALL_ENTITIES))).all()
-        if not entities:
-            started = time.perf_counter()
-            await build_demo(db, scale=scale)
-            print(f"built scale {scale:g} in {time.perf_counter() - started:.0f} s")
-            async with db.session(None) as s:
-                entities = (await s.execute(select(Entity.id, Entity.code).execution_options(**ALL_ENTITIES))).all()
         total_lines = total_seconds = 0.0
         for entity_id, code in entities:
             async with db.session(entity_id) as s:

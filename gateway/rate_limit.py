@@ -37,8 +37,18 @@ patching the library), keeps one entry per admitted request for its moving windo
 and it has no token bucket: rate plus burst would be two windows. GCRA keeps one float per
 key, decides in O(1) with exact arithmetic (times are counted in units of 1/rate, so
 with a whole-second clock every quantity is a whole number) and gives the exact wait. Its
-strength, shared storage for several processes (Redis), is not needed: `ledgergate serve`
-runs one process; with several, each would enforce the limits on its own.
+strength, storage shared by several processes, needs Redis, Memcached or MongoDB (it has no
+PostgreSQL storage), which a ledgergate deployment does not have.
+
+Several processes (uvicorn workers, or gateways behind a balancer, on one database): each
+keeps its own tables, so every limit holds per process. With P processes a client may get
+up to P × `requests_per_second` (bursts of P × `burst`), and an address or client id up to
+P times each per-minute budget; a client whose requests all reach one process (one
+keep-alive connection) gets exactly its limit. That is safe for what the limits are for:
+each process's CPU and pool stay guarded against one client exactly as before, the scrypt
+work each process can be made to do per minute is unchanged, and a 256-bit client secret
+stays out of reach of guessing at P times the rate. What it is not is a global quota: to
+hold a client to N across P processes, set N / P (or limit at a shared proxy in front).
 
 Memory stays bounded: a key whose theoretical arrival time has passed is in the same state
 as a key never seen, so dropping it loses nothing; the table is kept in least-recently-used
