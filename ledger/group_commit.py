@@ -17,15 +17,17 @@ own audit row in the transaction. A transaction that fails as a whole (the datab
 away, a bug) is retried posting by posting, so no caller fails for another's input.
 
 Only single postings come through here; a bulk posting is its own all-or-nothing
-transaction. Across processes nothing changes: each process's group takes the entity's
-lock in the database like any other transaction.
+transaction. Across processes nothing changes for correctness: each process's group takes
+the entity's lock in the database like any other transaction. A group is taken from the
+queue only once that lock is held, so what queued while another process's group held it
+joins this one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -129,32 +131,34 @@ class GroupCommit:
             await asyncio.sleep(self._gather_seconds)
 
     async def _drain(self, entity_id: int) -> None:
-        jobs: list[_Job] = []
         try:
-            while True:
+            while self._waiting.get(entity_id):
                 await self._gather(entity_id)
-                if not (jobs := self._take(entity_id)):
-                    break
-                self._last_group[entity_id] = len(jobs)
                 async with self.writer:
-                    await self._post_group(entity_id, jobs)
+                    await self._post_group(entity_id)
         except BaseException:  # cancelled (the server is stopping): no caller waits forever
-            for job in [*jobs, *self._waiting.pop(entity_id, [])]:
+            for job in self._waiting.pop(entity_id, []):
                 job.done.cancel()
             raise
         finally:
             del self._draining[entity_id]
 
-    async def _post_group(self, entity_id: int, jobs: Sequence[_Job]) -> None:
+    async def _post_group(self, entity_id: int, jobs: list[_Job] | None = None) -> None:
+        """Post `jobs`, or (None) those waiting once the entity's lock is held."""
+        taken: list[_Job] = []
         try:
-            outcomes = await self._transaction(entity_id, jobs)
+            outcomes = await self._transaction(entity_id, jobs, taken)
         except Exception as error:
-            if len(jobs) > 1:
-                for job in jobs:
+            if len(taken) > 1:
+                for job in taken:
                     await self._post_group(entity_id, [job])
                 return
-            outcomes = [error]
-        for job, outcome in zip(jobs, outcomes):
+            outcomes = [error] * len(taken)
+        except BaseException:
+            for job in taken:
+                job.done.cancel()
+            raise
+        for job, outcome in zip(taken, outcomes):
             if job.done.done():
                 continue
             if isinstance(outcome, Exception):
@@ -162,9 +166,19 @@ class GroupCommit:
             else:
                 job.done.set_result(outcome)
 
-    async def _transaction(self, entity_id: int, jobs: Sequence[_Job]) -> list[Posted | Exception]:
+    async def _transaction(
+        self, entity_id: int, jobs: list[_Job] | None, taken: list[_Job]
+    ) -> list[Posted | Exception]:
         async with self._database.session(entity_id) as session:
             entity = await lock_entity(session)
+            if jobs is None:
+                # Taken only now: what queued while the lock was awaited (another process's
+                # group held it, say) joins this group instead of waiting for the next.
+                jobs = self._take(entity_id)
+                self._last_group[entity_id] = len(jobs)
+            taken.extend(jobs)
+            if not jobs:
+                return []
             plan = await plan_postings(
                 session, entity, [j.posting for j in jobs],
                 max_lines=[j.max_lines for j in jobs], found=[j.found for j in jobs],
