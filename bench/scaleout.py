@@ -42,7 +42,9 @@ Then the checks that the processes were correct together (any failure stops the 
   concurrent requests spread over the processes of the last setup gives one entry, the
   same number to all.
 
-The write figures are today's: the posting path is being made faster separately.
+Each company's postings commit one transaction at a time, whatever the number of processes
+(its hash chain is linear); group commit (`ledger.group_commit`) makes each transaction
+carry many postings, and a second process does not add to one company's write rate.
 """
 
 from __future__ import annotations
