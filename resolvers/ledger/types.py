@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,9 +14,10 @@ from strawberry.types import Info
 from ledger import model
 from ledger.money import CURRENCY_SCALES, from_minor
 
+from ..batch import batched, each, one
 from ..ids import cursor, global_id, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
-from ..scopes import LEDGER, STATISTICAL, STATISTICAL_READ, check_scope, source_read_scope
+from ..scopes import LEDGER, STATISTICAL, STATISTICAL_READ, check_scope
 from .dataloaders import (
     AccountByIdLoader,
     AccountGroupByIdLoader,
@@ -173,16 +175,21 @@ class SourceLink:
 
     @strawberry.field(
         description="The live record in its system; null, with an error naming the link, "
-        "when it no longer exists or the system cannot answer."
+        "when it no longer exists or the system cannot answer.",
+        metadata=batched(lambda info, links: _records_of(info, links)),
     )
     async def record(
         self, info: Info
     ) -> Annotated[SourceRecord, strawberry.lazy("resolvers.sources.types")] | None:
-        from ..sources.records import resolve_source_record
+        return await one(_records_of, info, self)
 
-        if self.system in info.context.sources.sources:  # else NOT_FOUND, as for any unknown system
-            check_scope(info, source_read_scope(self.system), "SourceLink.record")
-        return await resolve_source_record(info, self.system, self.record_type, self.record_id)
+
+async def _records_of(info: Info, links: Sequence[SourceLink]) -> list:
+    from ..sources.records import resolve_source_records
+
+    return await resolve_source_records(
+        info, [(link.system, link.record_type, link.record_id) for link in links], "SourceLink.record"
+    )
 
 
 FromArg = Annotated[dt.date | None, strawberry.argument(name="from")]
@@ -296,30 +303,61 @@ class JournalEntry(Node):
             reversed_by_pk=row.reversed_by_id,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(lambda info, entries: _lines_of(info, entries)))
     async def lines(self, info: Info) -> list[JournalLine]:
-        rows = await info.context.loader(LinesByEntryLoader).load(self.pk)
-        return [JournalLine.from_row(r) for r in rows]
+        return await one(_lines_of, info, self)
 
-    @strawberry.field(description="The record the entry as a whole came from, if any.")
+    @strawberry.field(
+        description="The record the entry as a whole came from, if any.",
+        metadata=batched(lambda info, entries: _entry_sources_of(info, entries)),
+    )
     async def source(self, info: Info) -> SourceLink | None:
-        links = await info.context.loader(SourceLinksByEntryLoader).load(self.pk)
-        return SourceLink.from_model(links[0]) if links else None
+        return await one(_entry_sources_of, info, self)
 
-    @strawberry.field(description="The entry this one reverses.")
+    @strawberry.field(
+        description="The entry this one reverses.",
+        metadata=batched(lambda info, entries: _reversed_of(info, entries)),
+    )
     async def reverses(self, info: Info) -> JournalEntry | None:
-        return await _entry(info, self.reverses_pk)
+        return await one(_reversed_of, info, self)
 
-    @strawberry.field(description="The entry that reverses this one.")
+    @strawberry.field(
+        description="The entry that reverses this one.",
+        metadata=batched(lambda info, entries: _reversals_of(info, entries)),
+    )
     async def reversed_by(self, info: Info) -> JournalEntry | None:
-        return await _entry(info, self.reversed_by_pk)
+        return await one(_reversals_of, info, self)
 
 
-async def _entry(info: Info, pk: int | None) -> JournalEntry | None:
-    if pk is None:
-        return None
-    row = await info.context.loader(EntryByIdLoader).load(pk)
-    return JournalEntry.from_row(row) if row else None
+# Batch resolvers (`resolvers.batch`): each field's values for a whole list of objects,
+# one loader call each; the per-object resolvers above and below are these over one object.
+
+
+async def _entries_by_pk(info: Info, pks: Sequence[int | None]) -> list:
+    wanted = [pk for pk in pks if pk is not None]
+    rows = dict(zip(wanted, await info.context.loader(EntryByIdLoader).load_many(wanted)))
+    made: dict[int, JournalEntry | None] = {}
+    for pk, row in rows.items():
+        made[pk] = JournalEntry.from_row(row) if row else None
+    return [None if pk is None else made[pk] for pk in pks]
+
+
+async def _lines_of(info: Info, entries: Sequence[JournalEntry]) -> list:
+    groups = await info.context.loader(LinesByEntryLoader).load_many([e.pk for e in entries])
+    return [[JournalLine.from_row(r) for r in rows] for rows in groups]
+
+
+async def _entry_sources_of(info: Info, entries: Sequence[JournalEntry]) -> list:
+    groups = await info.context.loader(SourceLinksByEntryLoader).load_many([e.pk for e in entries])
+    return [SourceLink.from_model(links[0]) if links else None for links in groups]
+
+
+async def _reversed_of(info: Info, entries: Sequence[JournalEntry]) -> list:
+    return await _entries_by_pk(info, [e.reverses_pk for e in entries])
+
+
+async def _reversals_of(info: Info, entries: Sequence[JournalEntry]) -> list:
+    return await _entries_by_pk(info, [e.reversed_by_pk for e in entries])
 
 
 @strawberry.federation.type(keys=["id"], requires_scopes=LEDGER)
@@ -378,23 +416,49 @@ class JournalLine(Node):
             ),
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(lambda info, lines: _entries_of(info, lines)))
     async def entry(self, info: Info) -> JournalEntry:
-        return await _entry(info, self.entry_pk)  # type: ignore[return-value]
+        return await one(_entries_of, info, self)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(lambda info, lines: _accounts_of(info, lines)))
     async def account(self, info: Info) -> Account:
-        return Account.from_model(await info.context.loader(AccountByIdLoader).load(self.account_pk))
+        return await one(_accounts_of, info, self)
 
-    @strawberry.field
+    @strawberry.field(metadata=batched(lambda info, lines: _dimensions_of(info, lines)))
     async def dimensions(self, info: Info) -> list[DimensionValue]:
-        values = await info.context.loader(DimensionValueByIdLoader).load_many(self.dimension_pks)
-        return [DimensionValue.from_model(v) for v in values if v is not None]
+        return await one(_dimensions_of, info, self)
 
-    @strawberry.field(description="The source records this line came from.")
+    @strawberry.field(
+        description="The source records this line came from.",
+        metadata=batched(lambda info, lines: _line_sources_of(info, lines)),
+    )
     async def sources(self, info: Info) -> list[SourceLink]:
-        links = await info.context.loader(SourceLinksByLineLoader).load(self.pk)
-        return [SourceLink.from_model(link) for link in links]
+        return await one(_line_sources_of, info, self)
+
+
+async def _entries_of(info: Info, lines: Sequence[JournalLine]) -> list:
+    return await _entries_by_pk(info, [line.entry_pk for line in lines])
+
+
+async def _accounts_of(info: Info, lines: Sequence[JournalLine]) -> list:
+    pks = [line.account_pk for line in lines]
+    found = dict(zip(pks, await info.context.loader(AccountByIdLoader).load_many(pks)))
+    # A page's lines share a few accounts: one object each (an unknown one is the error
+    # `from_model` raises, for each of its lines).
+    made = dict(zip(found, each(Account.from_model, found.values())))
+    return [made[pk] for pk in pks]
+
+
+async def _dimensions_of(info: Info, lines: Sequence[JournalLine]) -> list:
+    pks = list(dict.fromkeys(pk for line in lines for pk in line.dimension_pks))
+    values = dict(zip(pks, await info.context.loader(DimensionValueByIdLoader).load_many(pks)))
+    made = {pk: DimensionValue.from_model(v) for pk, v in values.items() if v is not None}
+    return [[made[pk] for pk in line.dimension_pks if pk in made] for line in lines]
+
+
+async def _line_sources_of(info: Info, lines: Sequence[JournalLine]) -> list:
+    groups = await info.context.loader(SourceLinksByLineLoader).load_many([line.pk for line in lines])
+    return [[SourceLink.from_model(link) for link in links] for links in groups]
 
 
 @strawberry.federation.type(
