@@ -33,8 +33,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from graphql.pyutils import gather_with_cancel
-
 
 class Pending:
     """Per completion: the objects noted for each slot of the plan, with the item they
@@ -49,12 +47,12 @@ class Pending:
 
 async def resolve_pending(executor, plan, pending: Pending, failed: set[int], path) -> None:
     """Resolve every noted batch field, level after level; items whose resolution does
-    not fit are added to `failed`."""
+    not fit are added to `failed`. The objects under a failed item are resolved all the
+    same, as graphql-core resolves every sibling of a failing field: when the item is
+    handed back, its loads are answered from the loaders' caches."""
     slots = plan.slots
     while True:
-        work = [(slot, [e for e in entries if e[2] not in failed])
-                for slot, entries in zip(slots, pending.slots, strict=True) if entries]
-        work = [(slot, entries) for slot, entries in work if entries]
+        work = [(slot, entries) for slot, entries in zip(slots, pending.slots, strict=True) if entries]
         if not work:
             return
         pending.slots = [[] for _ in slots]
@@ -70,8 +68,6 @@ async def resolve_pending(executor, plan, pending: Pending, failed: set[int], pa
                 continue
             complete, name = slot.complete, slot.response_name
             for (_, result, owner), value in zip(entries, values, strict=True):
-                if owner in failed:
-                    continue
                 if isinstance(value, Exception):
                     failed.add(owner)
                     continue
@@ -135,6 +131,10 @@ async def complete_list(executor, plan, item_type, field_details_list, info, pat
         return completed
     executor.plans.handed_back += 1
     executor.plans.served += len(failed) < len(items)
+    # As graphql-core completes a list: every item's synchronous part first (a null in a
+    # non-null field raises here, before any sibling's errors), then the awaitables, one
+    # after the other, so that their errors come in document order (their loads are
+    # cached: nothing waits on I/O).
     awaited: list[int] = []
     try:
         for index in sorted(failed):
@@ -143,15 +143,21 @@ async def complete_list(executor, plan, item_type, field_details_list, info, pat
             ):
                 awaited.append(index)
     except Exception:
-        pending_items = [completed[i] for i in awaited]
-        if pending_items:
-            executor.settle_in_background(pending_items)
+        _settle(executor, [completed[i] for i in awaited])
         raise
-    if awaited:
-        results = await gather_with_cancel(*(completed[i] for i in awaited))
-        for index, value in zip(awaited, results, strict=True):
-            completed[index] = value
+    for position, index in enumerate(awaited):
+        try:
+            completed[index] = await completed[index]
+        except Exception:
+            _settle(executor, [completed[i] for i in awaited[position + 1:]])
+            raise
     return completed
+
+
+def _settle(executor, awaitables: list) -> None:
+    """The siblings of a null that bubbles up are settled aside, as graphql-core does."""
+    if awaitables:
+        executor.settle_in_background(awaitables)
 
 
 def _non_null(gql_type) -> bool:
