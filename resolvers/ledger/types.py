@@ -168,7 +168,8 @@ class SourceLink:
     url: str | None
 
     @classmethod
-    def from_model(cls, link: model.SourceLink) -> SourceLink:
+    def from_model(cls, link) -> SourceLink:
+        """From a `model.SourceLink` or a row of `ledger.reads.LINK_COLUMNS`."""
         return cls(
             system=link.system, record_type=link.record_type, record_id=link.record_id, url=link.url
         )
@@ -457,7 +458,9 @@ async def _dimensions_of(info: Info, lines: Sequence[JournalLine]) -> list:
 
 
 async def _line_sources_of(info: Info, lines: Sequence[JournalLine]) -> list:
-    groups = await info.context.loader(SourceLinksByLineLoader).load_many([line.pk for line in lines])
+    groups = await info.context.loader(SourceLinksByLineLoader).load_many(
+        [(line.entry_pk, line.pk) for line in lines]
+    )
     return [[SourceLink.from_model(link) for link in links] for links in groups]
 
 
