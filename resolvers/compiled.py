@@ -103,7 +103,8 @@ class Slot:
     """A batch-resolved field in a plan (`resolvers.batch`): resolved once per level for
     every object that reached it, then its values completed by `complete(v, pending)`."""
 
-    __slots__ = ("complete", "field_def", "field_nodes", "parent_type", "resolver", "response_name", "strawberry_field")
+    __slots__ = ("complete", "field_def", "field_nodes", "nullable", "parent_type", "resolver", "response_name",
+                 "strawberry_field")
 
     def __init__(self, resolver, field_def, field_nodes, parent_type, strawberry_field, response_name):
         self.resolver = resolver
@@ -112,6 +113,7 @@ class Slot:
         self.parent_type = parent_type
         self.strawberry_field = strawberry_field
         self.response_name = response_name
+        self.nullable = not isinstance(field_def.type, GraphQLNonNull)
         self.complete = None  # set once the plan's code exists
 
 

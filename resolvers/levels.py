@@ -13,15 +13,22 @@ resolver (`resolvers.batch`) is completed here instead, breadth first:
    by the slot's generated code, which notes the next level's batch fields; and so on
    until nothing is pending.
 
+A batch resolver's error for one object, on a nullable field (`SourceLink.record`: the
+source is down, the record is missing), leaves that field null and is reported as
+graphql-core reports a field error: located at the field's nodes, with its path (found by
+walking the item's result once, only when it has errors). The errors come in document
+order; graphql-core lists the same errors in the order its dataloaders settle them.
+
 An item (of the list, or the single object, graphql-core handed to the plan) for which
-anything is not the normal case — its builder gives up, a batch resolver answers an error
-for one of its objects or raises, a value does not fit — is **handed back to
+anything else is not the normal case — its builder gives up, a batch resolver answers an
+error for a non-null field or raises, a value does not fit — is **handed back to
 graphql-core** whole, as the compiled path always does: graphql-core completes it again
 through the per-object resolvers (which are the same batch resolvers over one object, their
 loads now answered from the request's loader caches: no statement and no source call is
-repeated), so every error, path, location and null propagation is graphql-core's. Its
-sub-lists come back to the compiled path, so a failure is narrowed down level by level.
-Objects noted under an item already handed back are not resolved further.
+repeated), so the error, its path and location and the null it propagates are
+graphql-core's. Its sub-lists come back to the compiled path, so a failure is narrowed down
+level by level. The items of a list are handed back as graphql-core completes a list:
+their synchronous parts first, then their awaitables in order.
 
 Authorization is the plan's (`CompiledExecutor._plan`): a plan is used only if the caller
 holds every scope of every field it reads, batch-resolved ones included; data-dependent
@@ -33,21 +40,28 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from graphql import located_error
+
 
 class Pending:
     """Per completion: the objects noted for each slot of the plan, with the item they
-    belong to (`owner`: set before each item is built, and before each value completed)."""
+    belong to (`owner`: set before each item is built, and before each value completed),
+    and the errors of nullable batch fields, per item (`errors`: the dict holding the
+    field, the slot, the error)."""
 
-    __slots__ = ("owner", "slots")
+    __slots__ = ("errors", "owner", "slots")
 
     def __init__(self, count: int):
         self.slots: list[list[tuple[Any, dict, int]]] = [[] for _ in range(count)]
         self.owner = 0
+        self.errors: dict[int, list[tuple[dict, Any, Exception]]] = {}
 
 
 async def resolve_pending(executor, plan, pending: Pending, failed: set[int], path) -> None:
     """Resolve every noted batch field, level after level; items whose resolution does
-    not fit are added to `failed`. The objects under a failed item are resolved all the
+    not fit are added to `failed`. An error for a nullable field leaves it null and is
+    kept for `report_errors`; one for a non-null field fails the item (its null bubbles
+    up: graphql-core's business). The objects under a failed item are resolved all the
     same, as graphql-core resolves every sibling of a failing field: when the item is
     handed back, its loads are answered from the loaders' caches."""
     slots = plan.slots
@@ -66,16 +80,47 @@ async def resolve_pending(executor, plan, pending: Pending, failed: set[int], pa
                     raise values
                 failed.update(e[2] for e in entries)  # graphql-core reports it, per object
                 continue
-            complete, name = slot.complete, slot.response_name
+            complete, name, nullable = slot.complete, slot.response_name, slot.nullable
             for (_, result, owner), value in zip(entries, values, strict=True):
                 if isinstance(value, Exception):
-                    failed.add(owner)
+                    if nullable:
+                        pending.errors.setdefault(owner, []).append((result, slot, value))
+                    else:
+                        failed.add(owner)
                     continue
                 pending.owner = owner
                 try:
                     result[name] = complete(value, pending)
                 except Exception:  # noqa: BLE001 - does not fit: graphql-core completes the item
                     failed.add(owner)
+
+
+def report_errors(executor, pending: Pending, failed: set[int], built: list, paths) -> None:
+    """The errors of nullable batch fields of the items that were not handed back, as
+    graphql-core reports a field error (`handle_field_error`): located at the field's
+    nodes and path. `paths(owner)` is the item's path; the path below it is found by
+    walking the item's result, once per item with errors."""
+    for owner, errors in pending.errors.items():
+        if owner in failed:
+            continue  # handed back: graphql-core reports them itself
+        below = _paths(built[owner], paths(owner))
+        for result, slot, error in errors:
+            where = below[id(result)].add_key(slot.response_name, slot.parent_type.name)
+            executor.collected_errors.add(located_error(error, slot.field_nodes, where.as_list()), where)
+
+
+def _paths(root, start) -> dict[int, Any]:
+    """id(dict) → its `Path`, for every dict under `root` (a result: dicts and lists)."""
+    found: dict[int, Any] = {}
+    stack = [(root, start)]
+    while stack:
+        value, where = stack.pop()
+        if type(value) is dict:
+            found[id(value)] = where
+            stack.extend((v, where.add_key(k, None)) for k, v in value.items() if type(v) in (dict, list))
+        elif type(value) is list:
+            stack.extend((v, where.add_key(i, None)) for i, v in enumerate(value) if type(v) in (dict, list))
+    return found
 
 
 async def _resolve(executor, slot, objects: list, path) -> list:
@@ -99,6 +144,7 @@ async def complete_object(executor, plan, return_type, field_details_list, info,
     else:
         await resolve_pending(executor, plan, pending, failed, path)
     if not failed:
+        report_errors(executor, pending, failed, [built], lambda _owner: path)
         executor.plans.served += 1
         return built
     executor.plans.handed_back += 1
@@ -126,6 +172,7 @@ async def complete_list(executor, plan, item_type, field_details_list, info, pat
             completed.append(None)
             failed.add(index)
     await resolve_pending(executor, plan, pending, failed, path)
+    report_errors(executor, pending, failed, completed, lambda owner: path.add_key(owner, None))
     if not failed:
         executor.plans.served += 1
         return completed
