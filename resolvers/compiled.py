@@ -27,11 +27,17 @@ How it stays identical to graphql-core:
   to graphql-core**: the object, or the list item, is completed again by the normal path,
   so every error message, path, location and null propagation is graphql-core's. (Its
   attribute reads run twice for that item; they are plain attributes, without effects.)
-- Fields that are not plain attributes (a resolver, a dataloader, arguments, an abstract
-  type, introspection) are not compiled: the selection level holding one goes the normal
-  way, and the levels below it are tried again where graphql-core completes them. So
-  `journalEntries { edges { node { number lines { debit credit } } } }` runs graphql-core
-  down to `lines`, whose list of plain lines is compiled.
+- Fields declared with a batch resolver (`resolvers.batch`: the dataloader-backed ones,
+  `JournalEntry.lines`, `JournalLine.account`, `SourceLink.record`…) are compiled too, as
+  *slots*: the plan builds everything else and notes the objects reaching each slot, and
+  `resolvers.levels` resolves each slot once for a whole level, then completes its values
+  with the plan's code, level after level. An interface-typed value (`SourceRecord`) is
+  dispatched on its exact class to the builder of its type, as Strawberry resolves it.
+- Other fields (a custom resolver without a batch resolver, arguments, a union,
+  introspection) are not compiled: the selection level holding one goes the normal way,
+  and the levels below it are tried again where graphql-core completes them. So
+  `accounts { edges { node { balance lines(first: 5) { … } } } }` runs graphql-core down
+  to the pages of lines, which are compiled.
 
 Authorization (`resolvers.scopes`) needs no per-object hook here either. When the caller
 holds every scope the document touches (the usual case) `ScopeMiddleware` wraps nothing

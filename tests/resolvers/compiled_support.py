@@ -14,6 +14,7 @@ import pytest
 
 from gateway.app import create_app
 from resolvers.context import RequestContext
+from resolvers.ledger import types as ledger_types
 from resolvers.sources.catalog import EMPTY_CATALOG
 from tests.callers import fetch_token, pin_actor_cache, provision_tester
 from tests.conftest import make_settings
@@ -94,6 +95,19 @@ class Both:
 def _by_path(answer: dict) -> dict:
     errors = sorted(answer.get("errors", []), key=lambda e: (e.get("path") or [], e["message"]))
     return {**answer, "errors": errors}
+
+
+def break_lines(monkeypatch, alter) -> None:
+    """Every line `JournalLine.from_row` makes is first passed to `alter(row, line)`, which
+    may put in it what graphql-core must refuse."""
+    original = ledger_types.JournalLine.from_row
+
+    def from_row(row):
+        line = original(row)
+        alter(row, line)
+        return line
+
+    monkeypatch.setattr(ledger_types.JournalLine, "from_row", staticmethod(from_row))
 
 
 def _difference(fast, slow) -> str:

@@ -20,7 +20,6 @@ import pytest
 from gateway.app import create_app
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
 from ledger.posting import Posting, post_entries
-from resolvers.ledger import types as ledger_types
 from resolvers.sources.catalog import SourceCatalog
 from sources.base import FieldSpec, RecordType
 from sources.errors import SourceTimeout, SourceUnavailable
@@ -28,7 +27,7 @@ from sources.mock import MockSource
 from tests.callers import pin_actor_cache, provision_tester
 from tests.conftest import make_settings
 from tests.record_types import HR_EMPLOYEE, SHARED, sales_order
-from tests.resolvers.compiled_support import READ, STAT, Both, plans_of
+from tests.resolvers.compiled_support import READ, STAT, Both, break_lines, plans_of
 
 SYSTEMS = ("crm", "hr", "ap")
 BILL = RecordType(
@@ -192,17 +191,14 @@ async def test_refused_fields_are_refused_the_same_way(lineage, posted, scopes):
 def broken_lines(monkeypatch):
     """Some lines come out with a null debit (non-null in the schema), some accounts
     unknown (their resolver raises): graphql-core must report each, on both paths."""
-    original = ledger_types.JournalLine.from_row
 
-    def from_row(row):
-        line = original(row)
+    def alter(row, line):
         if row.id % 7 == 3:
             line.debit = None
         elif row.id % 11 == 5:
             line.account_pk = -1
-        return line
 
-    monkeypatch.setattr(ledger_types.JournalLine, "from_row", staticmethod(from_row))
+    break_lines(monkeypatch, alter)
 
 
 # Nullable roots, so that a null bubbling up stops at its own entry: which siblings of a
