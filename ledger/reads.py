@@ -63,6 +63,9 @@ LINE_COLUMNS = (
     JournalLine.rate,
     *DIMENSION_ATTRS.values(),
 )
+# Every read of lines selects LINE_COLUMNS first, in this order (`JournalLine.from_row`
+# unpacks them by position); extra columns come after.
+LINE_WIDTH = len(LINE_COLUMNS)
 
 
 def _entries() -> Select:

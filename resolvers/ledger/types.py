@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from ledger import model
 from ledger.money import CURRENCY_SCALES, from_minor
+from ledger.reads import LINE_WIDTH
 
 from ..batch import batched, each, one
 from ..ids import cursor, global_id, parse_cursor, parse_global_id
@@ -206,7 +207,17 @@ def line_page_key(info: Info, group, date_from, date_to, first, after) -> tuple:
 
 async def load_line_page(info: Info, key: tuple) -> Connection[JournalLine]:
     rows, has_next = await info.context.loader(LinePageLoader).load(key)
-    return connection(rows, has_next, JournalLine.from_row, lambda r: cursor(r.date, r.id))
+    return line_connection(rows, has_next)
+
+
+def line_connection(rows, has_next: bool) -> Connection[JournalLine]:
+    """A page of lines, its cursors made from the lines (a Row's attributes are dear)."""
+    lines = [JournalLine.from_row(row) for row in rows]
+    return connection(lines, has_next, _same, lambda line: cursor(line.date, line.pk))
+
+
+def _same(value):
+    return value
 
 
 @strawberry.federation.type(keys=["id"], requires_scopes=LEDGER)
@@ -382,39 +393,32 @@ class JournalLine(Node):
 
     @classmethod
     def from_row(cls, row) -> JournalLine:
-        scale = CURRENCY_SCALES[row.currency]
+        """From a row whose first columns are `ledger.reads.LINE_COLUMNS`, in that order:
+        unpacked at once, since each attribute of a Row costs ~0.4 µs, some 11 µs a line,
+        and a page holds 10,000 lines."""
+        (pk, entry_id, line_no, account_id, date, currency, debit, credit, quantity, quantity_scale,
+         memo, txn_currency, txn_debit, txn_credit, rate, *dimensions) = row[:LINE_WIDTH]
+        scale = CURRENCY_SCALES[currency]
         return cls(
-            id=strawberry.ID(global_id("JournalLine", row.id)),
-            line_no=row.line_no,
-            date=row.date,
-            debit=from_minor(row.debit, scale),
-            credit=from_minor(row.credit, scale),
-            currency=row.currency,
-            quantity=None if row.quantity is None else from_minor(row.quantity, row.quantity_scale),
-            memo=row.memo,
-            transaction=None if row.txn_currency is None else TransactionAmount(
-                currency=row.txn_currency,
-                debit=from_minor(row.txn_debit, CURRENCY_SCALES[row.txn_currency]),
-                credit=from_minor(row.txn_credit, CURRENCY_SCALES[row.txn_currency]),
-                rate=decimal.Decimal(row.rate),
+            id=strawberry.ID(global_id("JournalLine", pk)),
+            line_no=line_no,
+            date=date,
+            debit=from_minor(debit, scale),
+            credit=from_minor(credit, scale),
+            currency=currency,
+            quantity=None if quantity is None else from_minor(quantity, quantity_scale),
+            memo=memo,
+            transaction=None if txn_currency is None else TransactionAmount(
+                currency=txn_currency,
+                debit=from_minor(txn_debit, CURRENCY_SCALES[txn_currency]),
+                credit=from_minor(txn_credit, CURRENCY_SCALES[txn_currency]),
+                rate=decimal.Decimal(rate),
             ),
-            pk=row.id,
-            entry_pk=row.entry_id,
-            account_pk=row.account_id,
-            dimension_pks=tuple(
-                v
-                for v in (
-                    row.department_id,
-                    row.location_id,
-                    row.project_id,
-                    row.customer_id,
-                    row.vendor_id,
-                    row.employee_id,
-                    row.item_id,
-                    row.class_id,
-                )
-                if v is not None
-            ),
+            pk=pk,
+            entry_pk=entry_id,
+            account_pk=account_id,
+            # In DIMENSION_COLUMNS order: department, location, … class.
+            dimension_pks=tuple(v for v in dimensions if v is not None),
         )
 
     @strawberry.field(metadata=batched(lambda info, lines: _entries_of(info, lines)))
