@@ -305,13 +305,14 @@ def read_lineage(body: dict) -> Lineage:
 class DirectClient:
     """The same records straight from each system's batch endpoint, all calls at once."""
 
-    def __init__(self, urls: Mapping[str, str], api_key: str, batch_paths: Mapping[tuple, str]):
+    def __init__(self, urls: Mapping[str, str], api_keys: Mapping[str, str], batch_paths: Mapping[tuple, str]):
         self.urls = urls
-        self.api_key = api_key
+        self.api_keys = api_keys  # system → its X-API-Key (every demo system asks for one)
         self.batch_paths = batch_paths
         self.http = httpx.AsyncClient(timeout=30)
 
     def _call(self, system: str, record_type: str, ids: list[str]):
+        headers = {"X-API-Key": self.api_keys[system]}
         if system == "hr":
             _, fields = SELECTED[(system, record_type)]
             query = (
@@ -322,8 +323,8 @@ class DirectClient:
             return self.http.post(
                 self.urls["hr"] + "/graphql",
                 json={"query": query, "variables": {"representations": representations}},
+                headers=headers,
             )
-        headers = {"X-API-Key": self.api_key} if system == "crm" else {}
         url = self.urls[system] + self.batch_paths[(system, record_type)]
         return self.http.get(url, params={"ids": ",".join(ids)}, headers=headers)
 
@@ -400,7 +401,8 @@ async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, s
             for s in config.systems for t in s.record_types if "batch_path" in t.options
         }
         direct = DirectClient(
-            {name: running.url(name) for name in SYSTEMS}, gateway_secrets["crm"]["api_key"], batch_paths
+            {name: running.url(name) for name in SYSTEMS},
+            {name: gateway_secrets[name]["api_key"] for name in SYSTEMS}, batch_paths,
         )
         try:
             # 1. The lineage query, gateway vs the ideal client.

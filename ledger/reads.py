@@ -63,6 +63,9 @@ LINE_COLUMNS = (
     JournalLine.rate,
     *DIMENSION_ATTRS.values(),
 )
+# Every read of lines selects LINE_COLUMNS first, in this order (`JournalLine.from_row`
+# unpacks them by position); extra columns come after.
+LINE_WIDTH = len(LINE_COLUMNS)
 
 
 def _entries() -> Select:
@@ -295,23 +298,39 @@ async def line_pages(
 # Source links ----------------------------------------------------------------------------
 
 
-async def links_by_lines(session: AsyncSession, line_ids: Iterable[int]) -> list[SourceLink]:
+LINK_COLUMNS = (
+    SourceLink.entry_id,
+    SourceLink.line_id,
+    SourceLink.system,
+    SourceLink.record_type,
+    SourceLink.record_id,
+    SourceLink.url,
+)
+
+
+async def links_by_lines(session: AsyncSession, lines: Iterable[tuple[int, int]]) -> list[Row]:
+    """The source links of the given (entry id, line id)s, by line and position. Asked by
+    entry as well: the (entity, entry) index finds them, where SQLite would otherwise walk
+    the entity's whole (entity, entry) index for the line ids."""
+    lines = list(lines)
     stmt = (
-        select(SourceLink)
-        .where(SourceLink.line_id.in_(list(line_ids)))
+        select(*LINK_COLUMNS)
+        .where(
+            SourceLink.entry_id.in_({entry_id for entry_id, _ in lines}),
+            SourceLink.line_id.in_([line_id for _, line_id in lines]),
+        )
         .order_by(SourceLink.line_id, SourceLink.position)
     )
-    return list(await session.scalars(stmt))
+    return list((await session.execute(stmt)).all())
 
 
-async def links_of_entries(session: AsyncSession, entry_ids: Iterable[int]) -> list[SourceLink]:
+async def links_of_entries(session: AsyncSession, entry_ids: Iterable[int]) -> list[Row]:
     stmt = (
-        select(SourceLink)
+        select(*LINK_COLUMNS)
         .where(SourceLink.entry_id.in_(list(entry_ids)), SourceLink.line_id.is_(None))
         .order_by(SourceLink.entry_id, SourceLink.position)
     )
-    return list(await session.scalars(stmt))
-
+    return list((await session.execute(stmt)).all())
 
 
 SourceKey = tuple[str, str, str]

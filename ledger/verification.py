@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .hashing import chain_hash
-from .history import CodeBook, entry_contents
+from .history import ENTRY_COLUMNS, CodeBook, entry_contents
 from .model import GENESIS_HASH, Entity, JournalEntry, VerificationCheckpoint
 from .posting import entry_number
 from .tenancy import ENTITY_KEY
@@ -61,14 +61,15 @@ async def verify_chain(session: AsyncSession, *, full: bool = False) -> Verifica
     last_seq = expected_seq - 1
     codes = await CodeBook.load(session)
     while True:
-        entries = list(
-            await session.scalars(
-                select(JournalEntry)
+        # Core rows, not ORM objects (~8 µs a row more): the walk reads the whole chain.
+        entries = (
+            await session.execute(
+                select(*ENTRY_COLUMNS, JournalEntry.prev_hash, JournalEntry.hash)
                 .where(JournalEntry.seq >= expected_seq)
                 .order_by(JournalEntry.seq)
                 .limit(CHUNK)
             )
-        )
+        ).all()
         if not entries:
             break
         contents = await entry_contents(session, entity, entries, codes)
@@ -80,7 +81,6 @@ async def verify_chain(session: AsyncSession, *, full: bool = False) -> Verifica
                 return Verification(False, checked, entry.number, full, start, checkpoint_at)
             prev, expected_seq, last_seq = entry.hash, expected_seq + 1, entry.seq
             codes.entries[entry.id] = entry.number
-        session.expunge_all()  # entries walked are not needed again: memory stays flat
     if entity.head_seq != last_seq or entity.head_hash != prev:
         return Verification(False, checked, entry_number(last_seq + 1), full, start, checkpoint_at)
     if last_seq > 0:

@@ -27,11 +27,17 @@ How it stays identical to graphql-core:
   to graphql-core**: the object, or the list item, is completed again by the normal path,
   so every error message, path, location and null propagation is graphql-core's. (Its
   attribute reads run twice for that item; they are plain attributes, without effects.)
-- Fields that are not plain attributes (a resolver, a dataloader, arguments, an abstract
-  type, introspection) are not compiled: the selection level holding one goes the normal
-  way, and the levels below it are tried again where graphql-core completes them. So
-  `journalEntries { edges { node { number lines { debit credit } } } }` runs graphql-core
-  down to `lines`, whose list of plain lines is compiled.
+- Fields declared with a batch resolver (`resolvers.batch`: the dataloader-backed ones,
+  `JournalEntry.lines`, `JournalLine.account`, `SourceLink.record`…) are compiled too, as
+  *slots*: the plan builds everything else and notes the objects reaching each slot, and
+  `resolvers.levels` resolves each slot once for a whole level, then completes its values
+  with the plan's code, level after level. An interface-typed value (`SourceRecord`) is
+  dispatched on its exact class to the builder of its type, as Strawberry resolves it.
+- Other fields (a custom resolver without a batch resolver, arguments, a union,
+  introspection) are not compiled: the selection level holding one goes the normal way,
+  and the levels below it are tried again where graphql-core completes them. So
+  `accounts { edges { node { balance lines(first: 5) { … } } } }` runs graphql-core down
+  to the pages of lines, which are compiled.
 
 Authorization (`resolvers.scopes`) needs no per-object hook here either. When the caller
 holds every scope the document touches (the usual case) `ScopeMiddleware` wraps nothing
@@ -58,6 +64,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -68,8 +75,11 @@ from graphql import (
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from graphql.type import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLString
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import Info
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
+from . import levels
+from .batch import batch_resolver
 from .scopes import ScopeMiddleware
 
 DEFAULT_PLAN_CACHE_SIZE = 1024
@@ -82,14 +92,35 @@ class Misfit(Exception):
 
 
 class Plan:
-    """A compiled builder for one object type and selection, and the scopes it reads."""
+    """A compiled builder for one object type and selection, the scopes it reads, and its
+    batch-resolved fields (`slots`, see `resolvers.levels`): a plan with slots builds with
+    `build(o, pending)` and is completed by awaiting `levels.complete_level`."""
 
-    __slots__ = ("build", "scopes", "source")
+    __slots__ = ("build", "scopes", "slots", "source")
 
-    def __init__(self, build, scopes: frozenset[str], source: str):
+    def __init__(self, build, scopes: frozenset[str], source: str, slots: tuple[Slot, ...] = ()):
         self.build = build
         self.scopes = scopes
+        self.slots = slots
         self.source = source
+
+
+class Slot:
+    """A batch-resolved field in a plan (`resolvers.batch`): resolved once per level for
+    every object that reached it, then its values completed by `complete(v, pending)`."""
+
+    __slots__ = ("complete", "field_def", "field_nodes", "nullable", "parent_type", "resolver", "response_name",
+                 "strawberry_field")
+
+    def __init__(self, resolver, field_def, field_nodes, parent_type, strawberry_field, response_name):
+        self.resolver = resolver
+        self.field_def = field_def
+        self.field_nodes = field_nodes
+        self.parent_type = parent_type
+        self.strawberry_field = strawberry_field
+        self.response_name = response_name
+        self.nullable = not isinstance(field_def.type, GraphQLNonNull)
+        self.complete = None  # set once the plan's code exists
 
 
 class _Uncompilable(Exception):
@@ -190,7 +221,9 @@ class _Generator:
         self.table = table
         self.names: dict[str, Any] = {"Misfit": Misfit, "Undefined": Undefined}
         self.functions: list[str] = []
+        self.tables: list[str] = []  # module-level statements run after the functions exist
         self.scopes: set[str] = set()
+        self.slots: list[tuple[Slot, str]] = []  # with the name of its completion function
         self._count = 0
         self._objects: dict[tuple, str] = {}
 
@@ -201,7 +234,8 @@ class _Generator:
             self.names[name] = value
         return name
 
-    # An object type with the selection collected for it: a function `o -> dict`.
+    # An object type with the selection collected for it: a function `(o, p) -> dict`; `p`
+    # (`levels.Pending`) collects the objects whose batch-resolved fields are still to come.
     def object_builder(self, gql_type: GraphQLObjectType, field_details_list) -> str:
         key = (gql_type.name, id(field_details_list))
         if key in self._objects:
@@ -220,7 +254,7 @@ class _Generator:
         classes = [definition.origin]
         if definition.concrete_of is not None:  # a generic type's specialisation
             classes.append(definition.concrete_of.origin)
-        lines = [f"def {function}(o):"]
+        lines = [f"def {function}(o, p=None):"]
         check = " and ".join(f"type(o) is not {self.name('C', c)}" for c in classes)
         lines.append(f"    if {check}: raise Misfit")
         if gql_type.is_type_of is not None:
@@ -228,6 +262,7 @@ class _Generator:
             # instance of the type's own class unless `strawberry.cast` named another.
             lines.append(f"    if getattr(o, {TYPE_CAST_ATTRIBUTE!r}, None) is not None: raise Misfit")
         results = []
+        pending: list[int] = []
         for index, (response_name, sub_details) in enumerate(grouped.items()):
             if any(fd.defer_usage is not None or fd.fragment_variable_values is not None for fd in sub_details):
                 raise _Uncompilable("@defer or fragment arguments")
@@ -242,21 +277,41 @@ class _Generator:
             if field is None:
                 raise _Uncompilable(f"{gql_type.name}.{field_name} is not a field")
             strawberry_field = (field.extensions or {}).get("strawberry-definition")
+            if field.args or node.arguments or strawberry_field is None:
+                raise _Uncompilable(f"{gql_type.name}.{field_name} takes arguments")
+            self.scopes.update(self.table.get((gql_type.name, field_name), ()))
+            if _is_batched(field, strawberry_field):
+                lines.append(f"    {target} = None")
+                pending.append(self.slot(gql_type, field, strawberry_field, response_name, sub_details))
+                continue
             if (
-                field.args
-                or node.arguments
-                or strawberry_field is None
-                or not getattr(field.resolve, "_is_default", False)
+                not getattr(field.resolve, "_is_default", False)
                 or not strawberry_field.is_basic_field
                 or strawberry_field.default_resolver is not getattr
             ):
                 raise _Uncompilable(f"{gql_type.name}.{field_name} is not a plain attribute")
-            self.scopes.update(self.table.get((gql_type.name, field_name), ()))
             lines.append(f"    v = {_attribute(strawberry_field.python_name)}")
             lines.extend("    " + line for line in self.value(field.type, target, sub_details))
-        lines.append("    return {" + ", ".join(results) + "}")
+        if not pending:
+            lines.append("    return {" + ", ".join(results) + "}")
+        else:
+            lines.append("    d = {" + ", ".join(results) + "}")
+            lines.append("    if p is None: raise Misfit")
+            lines.extend(f"    p.slots[{index}].append((o, d, p.owner))" for index in pending)
+            lines.append("    return d")
         self.functions.append("\n".join(lines))
         return function
+
+    def slot(self, parent_type, field, strawberry_field, response_name: str, field_details_list) -> int:
+        """A batch-resolved field's slot, with the function completing its values."""
+        function = self.name("complete_")
+        slot = Slot(batch_resolver(strawberry_field), field, [fd.node for fd in field_details_list],
+                    parent_type, strawberry_field, response_name)
+        index = len(self.slots)
+        self.slots.append((slot, function))
+        body = self.value(field.type, "r", field_details_list)
+        self.functions.append("\n".join([f"def {function}(v, p):", *("    " + line for line in body), "    return r"]))
+        return index
 
     # Statements that set `target` from `v`, for a value of `gql_type`.
     def value(self, gql_type, target: str, field_details_list) -> list[str]:
@@ -288,7 +343,17 @@ class _Generator:
                 f"if {target} is None or {target} is Undefined: raise Misfit",
             ]
         if isinstance(gql_type, GraphQLObjectType):
-            return [f"{target} = {self.object_builder(gql_type, field_details_list)}(v)"]
+            return [f"{target} = {self.object_builder(gql_type, field_details_list)}(v, p)"]
+        if isinstance(gql_type, GraphQLInterfaceType):
+            # Strawberry's own resolve_type: the type whose class the object is, unless
+            # `strawberry.cast` named another; a class outside the table is handed back.
+            table = self.interface_table(gql_type, field_details_list)
+            return [
+                f"if getattr(v, {TYPE_CAST_ATTRIBUTE!r}, None) is not None: raise Misfit",
+                f"b = {table}.get(type(v))",
+                "if b is None: raise Misfit",
+                f"{target} = b(v, p)",
+            ]
         if isinstance(gql_type, GraphQLList):
             item = self.item_expression(gql_type.of_type, field_details_list)
             return [
@@ -303,11 +368,38 @@ class _Generator:
         if isinstance(inner, GraphQLObjectType):
             builder = self.object_builder(inner, field_details_list)
             # A builder refuses None itself (its class check), as a non-null item must.
-            return f"{builder}(x)" if inner is not item_type else f"None if x is None else {builder}(x)"
+            return f"{builder}(x, p)" if inner is not item_type else f"None if x is None else {builder}(x, p)"
         function = self.name("item_")
         body = self.value(item_type, "r", field_details_list)
-        self.functions.append("\n".join([f"def {function}(v):", *("    " + line for line in body), "    return r"]))
-        return f"{function}(x)"
+        self.functions.append("\n".join([f"def {function}(v, p):", *("    " + line for line in body), "    return r"]))
+        return f"{function}(x, p)"
+
+    def interface_table(self, gql_type: GraphQLInterfaceType, field_details_list) -> str:
+        """The name of a dict: class → builder, for every type implementing `gql_type`."""
+        definition = (gql_type.extensions or {}).get("strawberry-definition")
+        if definition is None or definition.resolve_type is not None:
+            raise _Uncompilable(f"{gql_type.name} resolves its type itself")
+        entries = []
+        for possible in self.executor.schema.get_possible_types(gql_type):
+            possible_definition = (possible.extensions or {}).get("strawberry-definition")
+            if possible_definition is None or possible_definition.is_graphql_generic:
+                raise _Uncompilable(f"{possible.name} is generic")
+            builder = self.object_builder(possible, field_details_list)
+            entries.append(f"{self.name('C', possible_definition.origin)}: {builder}")
+        table = self.name("T")
+        self.tables.append(f"{table} = {{{', '.join(entries)}}}")
+        return table
+
+
+def _is_batched(field, strawberry_field) -> bool:
+    """A field whose resolver is its batch resolver over one object (`resolvers.batch`),
+    with nothing Strawberry would run around it per object."""
+    return (
+        batch_resolver(strawberry_field) is not None
+        and not getattr(field.resolve, "_is_default", False)
+        and not strawberry_field.permission_classes
+        and not strawberry_field.extensions
+    )
 
 
 def compile_plan(executor, gql_type: GraphQLObjectType, field_details_list, table: dict) -> Plan | None:
@@ -318,10 +410,13 @@ def compile_plan(executor, gql_type: GraphQLObjectType, field_details_list, tabl
         function = generator.object_builder(gql_type, field_details_list)
     except _Uncompilable:
         return None
-    source = "\n\n".join(generator.functions)
+    source = "\n\n".join([*generator.functions, *generator.tables])
     namespace = dict(generator.names)
     exec(compile(source, f"<compiled plan for {gql_type.name}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return Plan(namespace[function], frozenset(generator.scopes), source)
+    for slot, name in generator.slots:
+        slot.complete = namespace[name]
+    slots = tuple(slot for slot, _ in generator.slots)
+    return Plan(namespace[function], frozenset(generator.scopes), source, slots)
 
 
 # --- the executor -----------------------------------------------------------------------------
@@ -394,6 +489,10 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             self._handed_back = _NOTHING
         else:
             plan = self._plan(return_type, field_details_list)
+            if plan is not None and plan.slots:
+                return levels.complete_object(
+                    self, plan, return_type, field_details_list, info, path, result, position_context
+                )
             if plan is not None:
                 try:
                     built = plan.build(result)
@@ -411,8 +510,12 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(named, GraphQLObjectType) or (type(result) is not list and type(result) is not tuple):
             return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
         plan = self._plan(named, field_details_list)
-        if plan is None:
+        if plan is None or plan.slots and any(map(self.is_awaitable, result)):
             return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
+        if plan.slots:
+            return levels.complete_list(
+                self, plan, item_type, field_details_list, info, path, result, position_context
+            )
         build = plan.build
         try:
             if non_null:
@@ -425,6 +528,27 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             self.plans.served += 1
             return completed
         return self._complete_items(item_type, field_details_list, info, path, result, position_context, build)
+
+    # --- for `resolvers.levels` ---
+
+    def strawberry_info(self, raw_info, strawberry_field) -> Info:
+        return Info(_raw_info=raw_info, _field=strawberry_field)
+
+    def complete_handed_back_object(self, return_type, field_details_list, info, path, result, position_context):
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
+    def complete_handed_back_item(self, item, index, completed, item_type, field_details_list, info, path, position_context) -> bool:
+        """graphql-core's completion of `completed[index]`; True if it is an awaitable."""
+        holder: list[Any] = []
+        self._handed_back = item
+        try:
+            awaitable = self.complete_list_item_value(
+                item, holder, item_type, field_details_list, info, path.add_key(index, None), position_context
+            )
+        finally:
+            self._handed_back = _NOTHING
+        completed[index] = holder[0]
+        return awaitable
 
     def _complete_items(self, item_type, field_details_list, info, path, items, position_context, build):
         """graphql-core's `complete_iterable_value`, with the items that fit built by the plan."""

@@ -81,8 +81,10 @@ class DimensionValueByIdLoader(LedgerLoader):
 
 
 class SourceLinksByLineLoader(LedgerLoader):
+    """Key: (entry id, line id) → the line's links (`reads.links_by_lines` says why both)."""
+
     async def load_batch(self, session, keys):
-        return _grouped(await reads.links_by_lines(session, keys), "line_id", keys)
+        return _grouped(await reads.links_by_lines(session, keys), "line_id", [line for _, line in keys])
 
 
 class SourceLinksByEntryLoader(LedgerLoader):

@@ -7,7 +7,6 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from ..scopes import check_scope, source_read_scope
 from .records import resolve_source_record
 from .types import SourceRecord
 
@@ -25,6 +24,4 @@ class SourceQueries:
         record_type: str,
         record_id: str,
     ) -> Annotated[SourceRecord, strawberry.lazy("resolvers.sources.types")] | None:
-        if system in info.context.sources.sources:  # else NOT_FOUND, as for any unknown system
-            check_scope(info, source_read_scope(system), "Query.sourceRecord")
-        return await resolve_source_record(info, system, record_type, record_id)
+        return await resolve_source_record(info, system, record_type, record_id, "Query.sourceRecord")

@@ -13,9 +13,9 @@ from strawberry.types import Info
 
 from sources.base import RecordType
 
-from ..ids import cursor, parse_cursor
-from ..ledger.types import JournalLine
-from ..pagination import Connection, connection
+from ..ids import parse_cursor
+from ..ledger.types import JournalLine, line_connection
+from ..pagination import Connection
 from ..scopes import requires, source_read_scope, source_sensitive_scope
 from .dataloaders import LinesBySourceLoader
 
@@ -47,7 +47,7 @@ class SourceRecord:
         position = parse_cursor(after, dt.date, int) if after else None
         key = ((self.system, self.record_type, self.record_id), size, position)
         rows, has_next = await info.context.loader(LinesBySourceLoader).load(key)
-        return connection(rows, has_next, JournalLine.from_row, lambda r: cursor(r.date, r.id))
+        return line_connection(rows, has_next)
 
 
 def _attribute(name: str) -> str:

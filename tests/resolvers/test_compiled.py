@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from resolvers.ledger import types as ledger_types
-from tests.resolvers.compiled_support import POST_SCOPE, READ, STAT, plans_of
+from tests.resolvers.compiled_support import POST_SCOPE, READ, STAT, break_lines, plans_of
 
 PAGE = """query Page($code: String!, $first: Int!) {
   account(code: $code) { lines(first: $first) { edges { cursor node {
@@ -91,19 +90,16 @@ async def test_a_variable_the_selection_does_not_read_shares_the_plan(both, ledg
 def broken_lines(monkeypatch):
     """Some lines come out with a null debit (non-null in the schema), one with an Int out
     of range, one with a memo that is no string: graphql-core must report each."""
-    original = ledger_types.JournalLine.from_row
 
-    def from_row(row):
-        line = original(row)
+    def alter(row, line):
         if row.id % 7 == 3:
             line.debit = None
         elif row.id % 11 == 5:
             line.line_no = 2**40
         elif row.id % 13 == 6:
             line.memo = 12
-        return line
 
-    monkeypatch.setattr(ledger_types.JournalLine, "from_row", staticmethod(from_row))
+    break_lines(monkeypatch, alter)
 
 
 NULLS = {
