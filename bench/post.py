@@ -36,7 +36,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,7 @@ import httpx
 import orjson
 
 from bench.posting import entry
+from bench.run import listening
 
 ROOT = Path(__file__).resolve().parent.parent
 _DATE = dt.date(2026, 3, 15)
@@ -181,26 +181,11 @@ class Baseline:
 async def _baseline_entity(database) -> Baseline:
     from sqlalchemy import select
 
+    from bench.posting import add_company
     from ledger.model import Account, DimensionValue, Journal
-    from ledger.model import AccountType as AT
-    from ledger.model import DimensionKind as DK
-    from ledger.reference import (
-        AccountSpec,
-        add_accounts,
-        add_dimension_values,
-        add_journals,
-        create_entity,
-    )
 
-    async with database.session(None) as s:
-        entity_id = await create_entity(s, "BASE", "Baseline Inc.", "USD")
-        await s.commit()
+    entity_id = await add_company(database, "BASE", "Baseline Inc.")
     async with database.session(entity_id) as s:
-        await add_accounts(s, [AccountSpec("1100", "Receivables", AT.ASSET),
-                               AccountSpec("4000", "Revenue", AT.REVENUE)])
-        await add_dimension_values(s, [(DK.CUSTOMER, "C1", "Customer")])
-        await add_journals(s, [("SALES", "Sales journal")])
-        await s.commit()
         refs = dict((await s.execute(select(Account.code, Account.id))).all())
         refs.update((await s.execute(select(Journal.code, Journal.id))).all())
         refs.update((await s.execute(select(DimensionValue.code, DimensionValue.id))).all())
@@ -266,15 +251,7 @@ def _start(url: str, port: int, key_file: Path, variant: str = "group") -> subpr
         [sys.executable, "-m", "bench.post", "--serve", url, str(port), str(key_file), variant],
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"the gateway did not start on port {port}")
+    return listening(process, port, "the gateway", seconds=60)
 
 
 async def measure(url: str, port: int, rounds: int) -> list[dict]:

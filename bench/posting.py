@@ -61,21 +61,22 @@ def entry(lines: int, tag: str) -> dict:
     return {"journal": "SALES", "date": "2026-03-15", "description": f"bench {tag}", "lines": body}
 
 
-async def _ledger(url: str):
-    from gateway.auth import identities
-    from ledger.migrate import upgrade
+async def add_company(database, code: str, name: str) -> int:
+    """A company with two accounts (receivables, revenue), a customer, a sales journal and
+    2026's periods; its id."""
     from ledger.model import AccountType as AT
     from ledger.model import DimensionKind as DK
     from ledger.reference import (
-        AccountSpec, add_accounts, add_dimension_values, add_journals, add_monthly_periods,
+        AccountSpec,
+        add_accounts,
+        add_dimension_values,
+        add_journals,
+        add_monthly_periods,
         create_entity,
     )
-    from ledger.store import LedgerDatabase
 
-    database = LedgerDatabase.from_url(url)
-    await upgrade(database.engine)
     async with database.session(None) as s:
-        entity_id = await create_entity(s, "BENCH", "Bench Inc.", "USD")
+        entity_id = await create_entity(s, code, name, "USD")
         await s.commit()
     async with database.session(entity_id) as s:
         await add_accounts(s, [AccountSpec("1100", "Receivables", AT.ASSET),
@@ -84,6 +85,17 @@ async def _ledger(url: str):
         await add_journals(s, [("SALES", "Sales journal")])
         await add_monthly_periods(s, 2026)
         await s.commit()
+    return entity_id
+
+
+async def _ledger(url: str):
+    from gateway.auth import identities
+    from ledger.migrate import upgrade
+    from ledger.store import LedgerDatabase
+
+    database = LedgerDatabase.from_url(url)
+    await upgrade(database.engine)
+    entity_id = await add_company(database, "BENCH", "Bench Inc.")
     scopes = "ledger:read ledger:post"
     await identities.add_role(database, "bench", scopes)
     client, secret = await identities.add_client(database, "bench", scopes)

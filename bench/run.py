@@ -184,7 +184,13 @@ def start_server(
         [sys.executable, "-m", "bench.serve", kind, str(db), str(port), entity,
          "--workers", str(workers)], cwd=ROOT, env={**os.environ, **(env or {})},
     )
-    deadline = time.monotonic() + 30
+    return listening(process, port, f"{kind} server")
+
+
+def listening(process: subprocess.Popen, port: int, what: str, seconds: float = 30) -> subprocess.Popen:
+    """`process` once something listens on `port`; killed, and the run stopped, if nothing
+    does within `seconds`."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -192,7 +198,7 @@ def start_server(
         except OSError:
             time.sleep(0.1)
     process.kill()
-    raise SystemExit(f"{kind} server did not start on port {port}")
+    raise SystemExit(f"{what} did not start on port {port}")
 
 
 def wrk(url: str, seconds: int, body: str | None = None, headers: dict | None = None,
