@@ -41,6 +41,9 @@ from .tenancy import ENTITY_KEY
 from .validators import MAX_LINES, PostingRefs, validate_entry
 
 MAX_KEY_LENGTH = 200
+# The defaults of a batch's size (`batch_postings`); a deployment sets its own.
+MAX_BATCH_ENTRIES = 10_000
+MAX_BATCH_LINES = 100_000
 # Printable ASCII, with no space at either end: a key is an identifier clients generate (a
 # UUID, an order number), and invisible, look-alike or padded characters would let two keys
 # that read the same be different ones.
@@ -71,8 +74,12 @@ class Posting:
     request_hash: str | None = None
 
 
-def batch_postings(drafts: Sequence[EntryDraft], key: str, client: str = "") -> list[Posting]:
-    """The postings of a batch sent under one idempotency key.
+def batch_postings(
+    drafts: Sequence[EntryDraft], key: str, client: str = "", *,
+    max_entries: int = MAX_BATCH_ENTRIES, max_lines: int = MAX_BATCH_LINES,
+) -> list[Posting]:
+    """The postings of a batch sent under one idempotency key; a batch that is empty or over
+    `max_entries` entries or `max_lines` lines in all is InvalidEntry.
 
     Entry i is stored under the key `"{key} #{i} "`: it ends with a space, which no key a
     client sends may do, so it can never meet a single posting's key. Each entry's
@@ -80,6 +87,14 @@ def batch_postings(drafts: Sequence[EntryDraft], key: str, client: str = "") -> 
     and any other batch under the same key is a CONFLICT (at its first entry), whatever
     entries the two have in common.
     """
+    lines = sum(len(d.lines) for d in drafts)
+    if not drafts:
+        raise InvalidEntry([Violation("inputs", "a batch needs at least one entry")])
+    if len(drafts) > max_entries:
+        raise InvalidEntry([Violation(
+            "inputs", f"{len(drafts)} entries; at most {max_entries} per batch")])
+    if lines > max_lines:
+        raise InvalidEntry([Violation("inputs", f"{lines} lines in all; at most {max_lines} per batch")])
     check_key(key)
     # orjson: the batch's documents are hashed once, and a batch's fingerprint is new (no
     # stored key was made with json's), so the faster canonical form is free to take.

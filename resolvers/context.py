@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.audit import AuditTrail
+from ledger.posting import MAX_BATCH_ENTRIES, MAX_BATCH_LINES
 from ledger.store import LedgerDatabase
 
 from .errors import limit_exceeded, unavailable, user_input_error
@@ -62,8 +63,8 @@ class Limits:
     default_list_size: int = 10  # items the cost estimate assumes for a plain list
     field_costs: tuple[tuple[str, int], ...] = field(default=DEFAULT_FIELD_COSTS)  # Type.field → weight
     max_entry_lines: int = 10_000  # lines of one posted entry (BAD_USER_INPUT over it)
-    max_batch_entries: int = 10_000  # entries of one postJournalEntries (BAD_USER_INPUT over it)
-    max_batch_lines: int = 100_000  # lines of all entries of one postJournalEntries
+    max_batch_entries: int = MAX_BATCH_ENTRIES  # entries of one postJournalEntries (BAD_USER_INPUT over it)
+    max_batch_lines: int = MAX_BATCH_LINES  # lines of all entries of one postJournalEntries
 
 
 class RequestContext:

@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from ledger import audit, model, posting, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
-from ledger.errors import InvalidEntry, Rejected, Violation
+from ledger.errors import Rejected
 
 from ..errors import INTERNAL, CodedError, error_code
 from ..scopes import POST
@@ -262,18 +262,11 @@ class LedgerMutations:
                   "lines": lines}
 
         async def write(trail) -> list[int]:
-            if not inputs:
-                raise InvalidEntry([Violation("inputs", "a batch needs at least one entry")])
-            if len(inputs) > limits.max_batch_entries:
-                raise InvalidEntry([Violation(
-                    "inputs", f"{len(inputs)} entries; at most {limits.max_batch_entries} per batch"
-                )])
-            if lines > limits.max_batch_lines:
-                raise InvalidEntry([Violation(
-                    "inputs", f"{lines} lines in all; at most {limits.max_batch_lines} per batch"
-                )])
             drafts = [i.to_draft() for i in inputs]
-            postings = posting.batch_postings(drafts, idempotency_key, _key_owner(info))
+            postings = posting.batch_postings(
+                drafts, idempotency_key, _key_owner(info),
+                max_entries=limits.max_batch_entries, max_lines=limits.max_batch_lines,
+            )
             found = await _links_found(info, drafts)
             db = info.context.db
             async with db.group_commit.writer, info.context.session() as session:
