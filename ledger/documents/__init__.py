@@ -1,0 +1,1 @@
+"""Business documents with a lifecycle (sales orders), their rules and their storage."""
