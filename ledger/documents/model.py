@@ -1,0 +1,154 @@
+"""The tables of business documents and of the outbox that tells other systems about them.
+
+A document is mutable (its state moves on), unlike posted history; every change of it is
+made in one transaction with its postings, its audit row and its outbox messages
+(`ledger.documents.sales_orders`). Amounts are integer minor units of the order's
+currency; quantities and unit prices are integers at fixed scales
+(`sales_order.QUANTITY_PLACES`, `sales_order.PRICE_PLACES`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..model import Base, EntityScoped, Id
+
+
+class SalesOrderBook(EntityScoped, Base):
+    """Where a company's sales orders post: the journal and the three accounts an invoice
+    (receivable against revenue) and a payment (cash against receivable) use."""
+
+    __tablename__ = "sales_order_books"
+    __table_args__ = (UniqueConstraint("entity_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    journal_id: Mapped[int] = mapped_column(Id, ForeignKey("journals.id"))
+    receivable_account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    revenue_account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+    cash_account_id: Mapped[int] = mapped_column(Id, ForeignKey("accounts.id"))
+
+
+class SalesOrder(EntityScoped, Base):
+    """A sales order.
+
+    Attributes:
+        number: `SO-000001`, gapless per company.
+        state: a `sales_order.OrderState` value.
+        version: 1 when created, one more with every change; outbox messages carry it so a
+            receiver can ignore a change older than one it applied.
+        total / invoiced / paid: minor units of `currency`; amount due = invoiced − paid.
+        source_*: the record it came from (the CRM opportunity); a record makes one order.
+        created_at / updated_at: ISO-8601 UTC with microseconds, as `JournalEntry.posted_at`.
+        paid_on: the date of the payment that left nothing due.
+    """
+
+    __tablename__ = "sales_orders"
+    __table_args__ = (
+        UniqueConstraint("entity_id", "number"),
+        UniqueConstraint("entity_id", "source_system", "source_record_type", "source_record_id",
+                         name="uq_sales_orders_source"),
+        Index("ix_sales_orders_entity_state", "entity_id", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int] = mapped_column(Id, ForeignKey("dimension_values.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    invoiced: Mapped[int] = mapped_column(BigInteger, default=0)
+    paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    source_record_type: Mapped[str | None] = mapped_column(String(64))
+    source_record_id: Mapped[str | None] = mapped_column(String(128))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[str] = mapped_column(String(32))
+    paid_on: Mapped[str | None] = mapped_column(String(10))
+
+
+class SalesOrderLine(EntityScoped, Base):
+    __tablename__ = "sales_order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    item: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(BigInteger)  # at sales_order.QUANTITY_PLACES
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # at sales_order.PRICE_PLACES
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # [[kind, code], ...] as the posting's revenue line carries them.
+    dimensions: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class SalesOrderEntry(EntityScoped, Base):
+    """A journal entry a sales order posted: its invoice or one of its payments."""
+
+    __tablename__ = "sales_order_entries"
+    __table_args__ = (Index("ix_sales_order_entries_order", "entity_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
+    entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # INVOICE or PAYMENT
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class DocumentRequest(EntityScoped, Base):
+    """A document write's idempotency key, the fingerprint of its request and what it
+    did: the order and the version the change left it at."""
+
+    __tablename__ = "document_requests"
+    __table_args__ = (
+        UniqueConstraint("entity_id", "client_id", "key", name="uq_document_requests_client_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), default="")
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxMessage(EntityScoped, Base):
+    """A message another system must receive, written in the transaction of the change it
+    reports and delivered after it commits (`gateway` runs the dispatcher).
+
+    Attributes:
+        system: the configured source system to deliver to.
+        topic / record_key / version: what it is about (`salesOrder`, `SO-000001`, 3);
+            messages of one record are delivered in version order.
+        idempotency_key: sent with every attempt, the same each time, so the receiver
+            applies the message once.
+        state: PENDING, DELIVERED or DEAD.
+        next_attempt_at / lease_expires_at / created_at / delivered_at: ISO-8601 UTC text.
+        lease_owner: the dispatcher that claimed it until `lease_expires_at`.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        UniqueConstraint("idempotency_key"),
+        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        Index("ix_outbox_messages_record", "entity_id", "system", "topic", "record_key", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    system: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    record_key: Mapped[str] = mapped_column(String(128))
+    version: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[str] = mapped_column(String(32))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+    delivered_at: Mapped[str | None] = mapped_column(String(32))
