@@ -12,14 +12,16 @@ from strawberry.types.info import Info
 from .admin.mutations import AdminMutations
 from .admin.queries import AdminQueries
 from .audit.queries import AuditQueries
-from .rates.mutations import RateMutations
-from .rates.queries import RateQueries
 from .compiled import check_schema, compiled_executor
+from .documents.mutations import DocumentMutations
+from .documents.queries import DocumentQueries
 from .errors import user_input_error
 from .ledger.mutations import LedgerMutations
 from .ledger.queries import LedgerQueries
 from .ledger.types import Account, JournalEntry, JournalLine
 from .limits import QueryGuard
+from .rates.mutations import RateMutations
+from .rates.queries import RateQueries
 from .reports.queries import ReportQueries
 from .scalars import SCALAR_MAP
 from .scopes import LEDGER_READ, UNNAMED, ScopeGuard, ScopeMiddleware, ScopePolicy, all_scopes
@@ -28,9 +30,11 @@ from .sources.queries import SourceQueries
 from .sources.types import SourceRecord, build_record_type
 
 Query = merge_types(
-    "Query", (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries, RateQueries)
+    "Query",
+    (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries, RateQueries,
+     DocumentQueries),
 )
-Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations, RateMutations))
+Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations, RateMutations, DocumentMutations))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
 # same documents recur and caching them is safe (bounded, keyed by document text).

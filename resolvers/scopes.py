@@ -13,6 +13,9 @@ Every field of the schema declares the scopes it needs, printed in the SDL as
 - administration (`resolvers.admin`: accounts, groups, dimension values, journals,
   periods and their close, exchange rates): `admin:write`; reopening a closed period or
   fiscal year `periods:reopen`;
+- sales orders (`SalesOrder`, `salesOrders`, `salesOrder`): `documents:read`; their
+  changes (create, fulfil, invoice, record a payment, cancel) `documents:write`; the
+  entries an order posted are ledger data (`SalesOrder.entries` needs `ledger:read` too);
 - mutations: `ledger:post` (checked before the resolver runs: a refused mutation writes
   nothing). Reading back the posted entry needs `ledger:read` as everywhere else;
 - a source record type of system S: `source:S:read`; its fields marked sensitive
@@ -80,9 +83,13 @@ ADMIN_WRITE = "admin:write"
 # Reopening a closed period (or a closed fiscal year): rarer and riskier than closing, so a
 # scope of its own, given to few.
 PERIODS_REOPEN = "periods:reopen"
+# Business documents (sales orders): reading them, and moving them through their lifecycle
+# (which posts their invoices and payments: a document writer needs no `ledger:post`).
+DOCUMENTS_READ = "documents:read"
+DOCUMENTS_WRITE = "documents:write"
 BASE_SCOPES = frozenset({
     LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ, FEDERATION_COMPOSE, ADMIN_WRITE,
-    PERIODS_REOPEN,
+    PERIODS_REOPEN, DOCUMENTS_READ, DOCUMENTS_WRITE,
 })
 
 # Fields that, to a caller short of their scopes, do not exist: refused as unknown fields
@@ -118,6 +125,8 @@ POST = requires(LEDGER_POST)
 STATISTICAL = requires(STATISTICAL_READ)
 AUDIT = requires(AUDIT_READ)
 ADMIN = requires(ADMIN_WRITE)
+DOCUMENTS = requires(DOCUMENTS_READ)
+DOCUMENT_WRITE = requires(DOCUMENTS_WRITE)
 REOPEN = requires(PERIODS_REOPEN)
 
 

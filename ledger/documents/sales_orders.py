@@ -21,7 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..drafts import EntryDraft, LineDraft, SourceRef
 from ..errors import Conflict, NotFound, Rejected, Violation
 from ..hashing import fingerprint
-from ..model import Account, AccountType, DimensionKind, DimensionValue, Entity, Journal, JournalEntry
+from ..model import (
+    Account,
+    AccountType,
+    DimensionKind,
+    DimensionValue,
+    Entity,
+    Journal,
+    JournalEntry,
+)
 from ..money import currency_scale, from_minor, to_minor
 from ..posting import Posting, batch_error, check_key, lock_entity, plan_postings, write_plan
 from . import sales_order as rules

@@ -1,0 +1,1 @@
+"""The GraphQL face of business documents (sales orders)."""

@@ -1,0 +1,210 @@
+"""Moving sales orders through their lifecycle (`documents:write`), each change keyed and
+audited like a posting (`resolvers.ledger.mutations`): on success the audit row is written
+in the change's own transaction, on failure the request's trail records the refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import strawberry
+from strawberry.types import Info
+
+from ledger import audit
+from ledger.documents import reads
+from ledger.documents import sales_orders as orders
+from ledger.documents.sales_order import OrderLineDraft
+from ledger.drafts import EntryDraft
+from ledger.errors import Violation
+
+from ..admin.mutations import run_admin
+from ..ledger.mutations import DimensionInput, SourceLinkInput, _audited, _key_owner, _links_found
+from ..ledger.types import DimensionKind
+from ..scopes import ADMIN, DOCUMENT_WRITE
+from .types import SalesOrder, SalesOrderPayload
+
+
+@strawberry.input
+class SalesOrderLineInput:
+    item: str
+    quantity: decimal.Decimal
+    unit_price: decimal.Decimal
+    description: str | None = None
+    dimensions: list[DimensionInput] | None = strawberry.field(
+        default=None, description="Posted on the invoice's revenue line; not CUSTOMER (the "
+        "order's customer is).")
+
+
+@strawberry.input
+class SalesOrderInput:
+    customer: str = strawberry.field(description="A CUSTOMER dimension value's code.")
+    currency: str
+    lines: list[SalesOrderLineInput]
+    source: SourceLinkInput | None = strawberry.field(
+        default=None, description="The record the order comes from (a CRM opportunity): it "
+        "must exist in its system, and makes one order.")
+
+    def to_draft(self) -> orders.OrderDraft:
+        return orders.OrderDraft(
+            customer=self.customer, currency=self.currency,
+            source=self.source.to_ref() if self.source else None,
+            lines=tuple(
+                OrderLineDraft(
+                    item=line.item, quantity=line.quantity, unit_price=line.unit_price,
+                    description=line.description,
+                    dimensions=tuple(sorted((DimensionKind(d.kind).value, d.code)
+                                            for d in line.dimensions or ())),
+                )
+                for line in self.lines
+            ),
+        )
+
+
+@strawberry.federation.type(requires_scopes=ADMIN)
+class SalesOrderBook:
+    journal: str
+    receivable_account: str
+    revenue_account: str
+    cash_account: str
+
+
+def _notify(order_source: str | None) -> tuple[str, ...]:
+    """Who hears of an order's changes: the system it came from (the CRM learns its order
+    was fulfilled, invoiced, paid). An order entered by hand tells no one."""
+    return (order_source,) if order_source else ()
+
+
+async def _change(info: Info, operation: str, detail: dict, step) -> SalesOrderPayload:
+    """Run `step(session, before_commit)` with the mutation's audit row in its transaction;
+    the payload is the order as the change left it."""
+
+    async def write(trail):
+        async def before_commit(session, change: orders.Change) -> None:
+            event = trail.event(audit.MUTATION, audit.OK, {
+                "operation": operation, **detail, "salesOrder": change.number,
+                "version": change.version,
+                "entries": [] if change.entry_id is None else [{"id": change.entry_id}],
+            })
+            await audit.append(session, [event])
+
+        async with info.context.session() as session:
+            change = await step(session, before_commit)
+            row = await reads.order_by_id(session, change.order_id)
+            return SalesOrderPayload(sales_order=SalesOrder.from_model(*row), replayed=change.replayed)
+
+    return await _audited(info, operation, detail, write)
+
+
+async def _source_of(info: Info, number: str) -> str | None:
+    async with info.context.session() as session:
+        row = await reads.order_by_number(session, number)
+    return row[0].source_system if row else None
+
+
+def _keyed(key: str, **detail) -> dict:
+    return {"idempotencyKey": key[:200], **detail}
+
+
+@strawberry.type
+class DocumentMutations:
+    @strawberry.federation.field(
+        requires_scopes=ADMIN,
+        description="Name the journal and accounts the company's sales orders post to: "
+        "invoices debit the receivable account and credit revenue; payments debit cash and "
+        "credit the receivable account.",
+    )
+    async def set_sales_order_book(
+        self, info: Info, journal: str, receivable_account: str, revenue_account: str,
+        cash_account: str,
+    ) -> SalesOrderBook:
+        detail = {"journal": journal[:200], "receivableAccount": receivable_account[:200],
+                  "revenueAccount": revenue_account[:200], "cashAccount": cash_account[:200]}
+
+        async def work(session, record):
+            await orders.set_book(session, journal=journal, receivable=receivable_account,
+                                  revenue=revenue_account, cash=cash_account)
+            await record(session, "setSalesOrderBook", detail)
+            return SalesOrderBook(journal=journal, receivable_account=receivable_account,
+                                  revenue_account=revenue_account, cash_account=cash_account)
+
+        return await run_admin(info, "setSalesOrderBook", detail, work)
+
+    @strawberry.federation.field(
+        requires_scopes=DOCUMENT_WRITE,
+        description="A new OPEN sales order. The idempotency key follows postJournalEntry's "
+        "rules. A source record makes one order: another order for it is CONFLICT.",
+    )
+    async def create_sales_order(
+        self, info: Info, input: SalesOrderInput, idempotency_key: str
+    ) -> SalesOrderPayload:
+        draft = input.to_draft()
+        detail = _keyed(idempotency_key, customer=input.customer[:200], lines=len(input.lines))
+
+        async def step(session, before_commit):
+            if draft.source is not None:
+                # The record must exist in its system, checked as a posting's links are.
+                [found] = await _links_found(
+                    info, [EntryDraft(journal="", date=dt.date.today(), lines=(), source=draft.source)])
+                if isinstance(found, Exception):
+                    raise found
+                if found:
+                    raise orders.InvalidOrder([Violation(v.path, v.message) for v in found])
+            return await orders.create_order(
+                session, draft, idempotency_key, client=_key_owner(info),
+                notify=_notify(draft.source and draft.source.system), before_commit=before_commit)
+
+        return await _change(info, "createSalesOrder", detail, step)
+
+    @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
+                                 description="OPEN → FULFILLED: the goods or service were delivered.")
+    async def fulfill_sales_order(self, info: Info, number: str, idempotency_key: str) -> SalesOrderPayload:
+        notify = _notify(await _source_of(info, number))
+        return await _change(info, "fulfillSalesOrder", _keyed(idempotency_key, number=number[:200]),
+                             lambda session, before_commit: orders.fulfil(
+                                 session, number, idempotency_key, client=_key_owner(info),
+                                 notify=notify, before_commit=before_commit))
+
+    @strawberry.federation.field(
+        requires_scopes=DOCUMENT_WRITE,
+        description="FULFILLED → INVOICED: posts the invoice on `date` (receivable against "
+        "revenue, in the order's currency), linked to the order and to its source record.",
+    )
+    async def invoice_sales_order(
+        self, info: Info, number: str, date: dt.date, idempotency_key: str
+    ) -> SalesOrderPayload:
+        notify = _notify(await _source_of(info, number))
+        detail = _keyed(idempotency_key, number=number[:200], date=date.isoformat())
+        return await _change(info, "invoiceSalesOrder", detail,
+                             lambda session, before_commit: orders.invoice(
+                                 session, number, date, idempotency_key, client=_key_owner(info),
+                                 notify=notify, before_commit=before_commit))
+
+    @strawberry.federation.field(
+        requires_scopes=DOCUMENT_WRITE,
+        description="A payment received on `date` for an INVOICED order: posts cash against "
+        "receivable. Part payments are allowed; the order is PAID when nothing is due. More "
+        "than is due, or another currency than the order's, is refused.",
+    )
+    async def record_payment(
+        self, info: Info, number: str, amount: decimal.Decimal, currency: str, date: dt.date,
+        idempotency_key: str,
+    ) -> SalesOrderPayload:
+        notify = _notify(await _source_of(info, number))
+        detail = _keyed(idempotency_key, number=number[:200], amount=str(amount),
+                        currency=currency[:3], date=date.isoformat())
+        return await _change(info, "recordPayment", detail,
+                             lambda session, before_commit: orders.record_payment(
+                                 session, number, amount, currency, date, idempotency_key,
+                                 client=_key_owner(info), notify=notify, before_commit=before_commit))
+
+    @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
+                                 description="OPEN → CANCELLED; an order fulfilled or invoiced is not cancelled.")
+    async def cancel_sales_order(self, info: Info, number: str, idempotency_key: str) -> SalesOrderPayload:
+        notify = _notify(await _source_of(info, number))
+        return await _change(info, "cancelSalesOrder", _keyed(idempotency_key, number=number[:200]),
+                             lambda session, before_commit: orders.cancel(
+                                 session, number, idempotency_key, client=_key_owner(info),
+                                 notify=notify, before_commit=before_commit))
+
+
+
