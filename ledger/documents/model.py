@@ -1,4 +1,5 @@
-"""The tables of business documents and of the outbox that tells other systems about them.
+"""The tables of business documents (the outbox that tells other systems about them is
+`ledger.outbox`).
 
 A document is mutable (its state moves on), unlike posted history; every change of it is
 made in one transaction with its postings, its audit row and its outbox messages
@@ -9,7 +10,7 @@ currency; quantities and unit prices are integers at fixed scales
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..model import Base, EntityScoped, Id
@@ -113,42 +114,3 @@ class DocumentRequest(EntityScoped, Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
     version: Mapped[int] = mapped_column(Integer)
-
-
-class OutboxMessage(EntityScoped, Base):
-    """A message another system must receive, written in the transaction of the change it
-    reports and delivered after it commits (`gateway` runs the dispatcher).
-
-    Attributes:
-        system: the configured source system to deliver to.
-        topic / record_key / version: what it is about (`salesOrder`, `SO-000001`, 3);
-            messages of one record are delivered in version order.
-        idempotency_key: sent with every attempt, the same each time, so the receiver
-            applies the message once.
-        state: PENDING, DELIVERED or DEAD.
-        next_attempt_at / lease_expires_at / created_at / delivered_at: ISO-8601 UTC text.
-        lease_owner: the dispatcher that claimed it until `lease_expires_at`.
-    """
-
-    __tablename__ = "outbox_messages"
-    __table_args__ = (
-        UniqueConstraint("idempotency_key"),
-        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
-        Index("ix_outbox_messages_record", "entity_id", "system", "topic", "record_key", "version"),
-    )
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    system: Mapped[str] = mapped_column(String(64))
-    topic: Mapped[str] = mapped_column(String(64))
-    record_key: Mapped[str] = mapped_column(String(128))
-    version: Mapped[int] = mapped_column(Integer)
-    idempotency_key: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[dict] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), default="PENDING")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[str] = mapped_column(String(32))
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    lease_expires_at: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(String(32))
-    delivered_at: Mapped[str | None] = mapped_column(String(32))

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..model import DimensionValue
-from .model import OutboxMessage, SalesOrder, SalesOrderEntry, SalesOrderLine
+from ..outbox import OutboxMessage
+from .model import SalesOrder, SalesOrderEntry, SalesOrderLine
 
 
 async def orders_page(session: AsyncSession, *, state: str | None, first: int,

@@ -31,11 +31,11 @@ from ..model import (
     JournalEntry,
 )
 from ..money import currency_scale, from_minor, to_minor
+from ..outbox import OutboxMessage
 from ..posting import Posting, batch_error, check_key, lock_entity, plan_postings, write_plan
 from . import sales_order as rules
 from .model import (
     DocumentRequest,
-    OutboxMessage,
     SalesOrder,
     SalesOrderBook,
     SalesOrderEntry,

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.documents import sales_orders as so
-from ledger.documents.model import DocumentRequest, OutboxMessage, SalesOrder, SalesOrderEntry
+from ledger.documents.model import DocumentRequest, SalesOrder, SalesOrderEntry
 from ledger.documents.sales_order import OrderLineDraft
 from ledger.drafts import SourceRef
 from ledger.errors import Conflict, NotFound, Rejected
 from ledger.model import JournalEntry, JournalLine, SourceLink
+from ledger.outbox import OutboxMessage
 from ledger.verification import verify_chain
 
 OPPORTUNITY = SourceRef("crm", "Opportunity", "OPP-1", "http://crm/opp/1")

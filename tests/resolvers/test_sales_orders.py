@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.audit import MUTATION
-from ledger.documents.model import DocumentRequest, OutboxMessage, SalesOrder
+from ledger.documents.model import DocumentRequest, SalesOrder
 from ledger.model import AuditEvent, JournalEntry
+from ledger.outbox import OutboxMessage
 from tests.callers import fetch_token, provision_tester
 
 BOOK = """mutation { setSalesOrderBook(journal: "SALES", receivableAccount: "1100",
