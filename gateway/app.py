@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import logging
@@ -22,6 +23,7 @@ from .auth.server import OAuthEndpoints
 from .config import Settings
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
+from .outbox_dispatcher import OutboxDispatcher
 from .rate_limit import RateLimits
 from .secrets import SecretsError, configured_key
 
@@ -131,13 +133,22 @@ def create_app(
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    dispatcher = None
+    if settings.outbox.dispatch and catalog.deliveries:
+        dispatcher = OutboxDispatcher(database, catalog, settings.outbox)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         # Everything built at start (schema, catalog, modules) lives as long as the process:
         # out of the collector's sight, a full collection takes a tenth of the time (bench:
         # ~90 ms → ~9 ms each, one every few requests of a big lineage query).
         gc.freeze()
+        stop = asyncio.Event()
+        running = None if dispatcher is None else asyncio.create_task(dispatcher.run(stop), name="outbox")
         yield
+        if running is not None:
+            stop.set()
+            await running
         await catalog.aclose()
         await auth_db.dispose()
         if owns_db:
@@ -157,4 +168,5 @@ def create_app(
     app.state.oauth = oauth
     app.state.principals = principals
     app.state.rate_limits = rate_limits
+    app.state.outbox = dispatcher
     return app

@@ -136,6 +136,24 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class OutboxSettings:
+    """`[outbox]`: whether this process runs the outbox dispatcher (`gateway.outbox_dispatcher`;
+    it runs only when some system takes deliveries), and how. After each failed attempt a
+    message waits the next of `retry_delays` (seconds, ±`jitter` at random), and after the
+    last it is DEAD; a claim leases a message for `lease_seconds`; a round claims at most
+    `batch`, delivers `concurrency` at once, and an idle dispatcher looks again every
+    `poll_seconds`."""
+
+    dispatch: bool = True
+    retry_delays: tuple[float, ...] = (10.0, 30.0, 90.0, 300.0, 1800.0, 7200.0)
+    jitter: float = 0.2
+    lease_seconds: float = 60.0
+    batch: int = 100
+    poll_seconds: float = 0.25
+    concurrency: int = 8
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything `create_app` needs.
 
@@ -171,6 +189,7 @@ class Settings:
     rate_limit: RateLimitSettings = field(default_factory=RateLimitSettings)
     compiled: bool = True
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
 
     @property
     def issuer(self) -> str:
@@ -229,6 +248,14 @@ def load_settings(path: Path | None = None) -> Settings:
         token_requests_per_minute_per_address = 60 # /oauth/token, per remote address
         [execution]
         compiled = true                            # false: graphql-core's path only
+        [outbox]
+        dispatch = true                            # run the dispatcher in this process
+        retry_delays = [10, 30, 90, 300, 1800, 7200]   # seconds after each failure; then DEAD
+        jitter = 0.2                               # each wait ± up to 20 %, at random
+        lease_seconds = 60                         # a claim's lease (a killed process's expire)
+        batch = 100                                # messages claimed per round
+        concurrency = 8                            # deliveries at once
+        poll_seconds = 0.25                        # an idle dispatcher looks again after this
 
     `LEDGERGATE_DATABASE_URL` overrides the database URL (so passwords need not sit in files).
     The credentials of source systems are in the database, encrypted (`gateway.secrets`).
@@ -313,7 +340,8 @@ def _limits(section: dict, default: Limits, path: Path) -> Limits:
 
 
 def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
-    known = {"database", "http", "limits", "sources", "secrets", "oauth", "rate_limit", "execution"}
+    known = {"database", "http", "limits", "sources", "secrets", "oauth", "rate_limit", "execution",
+             "outbox"}
     if unknown := set(raw) - known:
         raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
     database = _section(raw, "database", path)
@@ -352,6 +380,41 @@ def _apply(settings: Settings, raw: dict, path: Path) -> Settings:
         rate_limit=_rate_limit(_section(raw, "rate_limit", path), settings.rate_limit, path),
         compiled=_typed(execution, "compiled", bool, settings.compiled, path, "execution"),
         database=_database(database, settings.database, path),
+        outbox=_outbox(_section(raw, "outbox", path), settings.outbox, path),
+    )
+
+
+def _seconds(section: dict, key: str, default: float, path: Path, *, low: float = 0.0,
+             high: float = 86400.0 * 7) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(f"{path}: outbox.{key} must be seconds in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _outbox(section: dict, default: OutboxSettings, path: Path) -> OutboxSettings:
+    keys = {"dispatch", "retry_delays", "jitter", "lease_seconds", "batch", "concurrency", "poll_seconds"}
+    if unknown := set(section) - keys:
+        raise ConfigError(f"{path}: unknown key(s) outbox.{sorted(unknown)}; expected {', '.join(sorted(keys))}")
+    delays = section.get("retry_delays", list(default.retry_delays))
+    if not isinstance(delays, list) or not delays or any(
+            isinstance(d, bool) or not isinstance(d, int | float) or not 0 <= d <= 86400 * 7 for d in delays):
+        raise ConfigError(f"{path}: outbox.retry_delays must be a non-empty list of seconds "
+                          f"(each 0 to 604800), got {delays!r}")
+    jitter = section.get("jitter", default.jitter)
+    if isinstance(jitter, bool) or not isinstance(jitter, int | float) or not 0 <= jitter < 1:
+        raise ConfigError(f"{path}: outbox.jitter must be at least 0 and below 1, got {jitter!r}")
+    counts = {key: _typed(section, key, int, getattr(default, key), path, "outbox")
+              for key in ("batch", "concurrency")}
+    for key, value in counts.items():
+        if not 1 <= value <= 10_000:
+            raise ConfigError(f"{path}: outbox.{key} must be 1 to 10000, got {value}")
+    return OutboxSettings(
+        dispatch=_typed(section, "dispatch", bool, default.dispatch, path, "outbox"),
+        retry_delays=tuple(float(d) for d in delays), jitter=float(jitter),
+        lease_seconds=_seconds(section, "lease_seconds", default.lease_seconds, path, low=1.0),
+        poll_seconds=_seconds(section, "poll_seconds", default.poll_seconds, path, low=0.01, high=60.0),
+        **counts,
     )
 
 

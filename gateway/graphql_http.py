@@ -48,7 +48,6 @@ from resolvers.errors import (
 from resolvers.suggestions import without_suggestions
 
 from .graphql_media import JSON, response_media_type, result_status
-
 from .rate_limit import RateLimited, RateLimits
 from .request_id import HEADER, request_id
 

@@ -40,4 +40,5 @@ async def open_catalog(
                 f"types.{record_type.name}: GraphQL type name {record_type.graphql_name!r} is "
                 "taken by ledgergate's own schema; set another graphql_name",
             )
-    return SourceCatalog.of(built, record_types)
+    deliveries = {s.name: dict(s.deliveries) for s in config.systems if s.deliveries}
+    return SourceCatalog.of(built, record_types, deliveries)

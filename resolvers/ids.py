@@ -8,7 +8,6 @@ import orjson
 
 from .errors import user_input_error
 
-
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 

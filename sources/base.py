@@ -155,9 +155,18 @@ class Source(ABC):
     """
 
     name: str
+    # Whether the kind implements `deliver` (the write side: the outbox's messages).
+    can_deliver: bool = False
 
     @abstractmethod
     async def fetch(self, request: FetchRequest) -> FetchResult: ...
+
+    async def deliver(self, path: str, idempotency_key: str, payload: Mapping[str, Any]) -> None:
+        """Send one message to the system at `path`, with `idempotency_key` (the same on
+        every attempt, so the system applies it once). Returns once the system took it;
+        raises `SourceUnavailable` or `SourceTimeout` for a failure worth retrying, and
+        `DeliveryRefused` for one that is not."""
+        raise NotImplementedError(f"{type(self).__name__} cannot deliver messages")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""

@@ -50,7 +50,7 @@ KEY_TYPES = ("ID", "String", "Int")
 
 # Which entity records belong to: on a system (for all its types) or on one type.
 _OWNERSHIP_KEYS = ("owner", "entity", "shared")
-_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", "verify_links", *_OWNERSHIP_KEYS}
+_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", "verify_links", "deliveries", *_OWNERSHIP_KEYS}
 _TYPE_KEYS = {"graphql_name", "key", "url", "fields", "verify_links", *_OWNERSHIP_KEYS}
 OWNER_TYPES = ("ID", "String")
 NO_OWNER = (
@@ -76,6 +76,8 @@ class SystemConfig:
         ownership: the system's `owner` / `entity` / `shared`, for types that say none.
         owners: a graphql system's owner field per discovered record type.
         verify_links: the system's `verify_links`, for types that say nothing.
+        deliveries: `[systems.NAME.deliveries]`: topic (`salesOrder`) → the path the
+            outbox's messages of that topic are delivered to.
     """
 
     name: str
@@ -88,6 +90,7 @@ class SystemConfig:
     ownership: Ownership | None = None
     owners: Mapping[str, str] = field(default_factory=dict)
     verify_links: bool = False
+    deliveries: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,10 +208,27 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
             _record_type(fail, name, t, body, ownership, verify_links) for t, body in types.items()
         )
     options = {key: value for key, value in raw.items() if key not in keys}
+    deliveries = _deliveries(fail, name, raw.get("deliveries", {}))
+    if deliveries and not registry.source_class(kind).can_deliver:
+        raise fail(f"kind {kind!r} cannot deliver messages: remove [systems.{name}.deliveries]")
     return SystemConfig(
         name, kind, options, policy, credentials, record_types, url_templates, ownership, owners,
-        verify_links,
+        verify_links, deliveries,
     )
+
+
+def _deliveries(fail: Callable[[str], SourceConfigError], name: str, raw: object) -> dict[str, str]:
+    where = f"[systems.{name}.deliveries]"
+    if not isinstance(raw, dict):
+        raise fail(f"{where} must be a table of topic = \"/path\"")
+    found = {}
+    for topic, path in raw.items():
+        if not is_graphql_name(topic):
+            raise fail(f"{where}: topic {topic!r} is not a name ({NAME_RULE})")
+        if not (isinstance(path, str) and path.startswith("/") and "://" not in path):
+            raise fail(f"{where}: {topic} must be a path on the system's base_url, starting with /")
+        found[topic] = path
+    return found
 
 
 def _flag(fail: Callable[[str], SourceConfigError], where: str, raw: dict, key: str,

@@ -4,7 +4,9 @@
     ├── SourceUnavailable        the system cannot answer now (refused, 5xx, garbage, …)
     │   ├── CircuitOpen          failing fast while the system is known to be down
     │   └── SourceProtocolError  it answered, but not with what the contract promises
-    └── SourceTimeout            it did not answer within the configured timeout
+    ├── SourceTimeout            it did not answer within the configured timeout
+    └── DeliveryRefused          it will not take a message we deliver (a 4xx): sending the
+                                 same message again cannot help
     SourceConfigError            a source is configured wrongly (raised at start)
 
 Messages name the system and never carry credentials.
@@ -37,6 +39,11 @@ class SourceProtocolError(SourceUnavailable):
 
 class SourceTimeout(SourceError):
     code = "SOURCE_TIMEOUT"
+
+
+class DeliveryRefused(SourceError):
+    """The system answered a delivery with a refusal that will not change (HTTP 400, 404,
+    422, …): the message is dead-lettered at once rather than retried."""
 
 
 class SourceConfigError(ValueError):

@@ -17,8 +17,9 @@ import enum
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import Any
 
 from .base import FetchRequest, FetchResult, RecordType, Source
 from .errors import (
@@ -236,6 +237,23 @@ class ResilientSource(Source):
     @property
     def circuit(self) -> CircuitState:
         return self.breaker.state
+
+    @property
+    def can_deliver(self) -> bool:  # type: ignore[override]
+        return self.inner.can_deliver
+
+    async def deliver(self, path: str, idempotency_key: str, payload: Mapping[str, Any]) -> None:
+        """One attempt, bounded by the policy's timeout. No retries and no circuit here: the
+        outbox retries on its own schedule (minutes and hours, not the seconds a read can
+        wait), and a delivery must not open the circuit that reads depend on."""
+        scope = asyncio.timeout(self.policy.timeout)
+        try:
+            async with scope:
+                await self.inner.deliver(path, idempotency_key, payload)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            raise SourceTimeout(self.name, f"no answer within {self.policy.timeout:g} s") from None
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         ids = tuple(dict.fromkeys(request.ids))

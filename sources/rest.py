@@ -14,6 +14,8 @@ GET per id, a bounded number at a time.
     max_batch = 200                      # optional: ids per request
     [systems.usage.types.UsageRecord]
     item_path = "/usage/records/{id}"    # GET per id; 404 = no such record
+    [systems.crm.deliveries]             # the write side (`ledger.outbox`): topic = path
+    salesOrder = "/crm/ledger/sales-orders"   # POST {base}{path}, JSON, Idempotency-Key
 
 An id containing a comma cannot travel in `?ids=` and is left absent. JSON numbers are read
 as exact `Decimal`s, never floats.
@@ -35,7 +37,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from .base import FetchRequest, FetchResult, RecordType, Source, collect
-from .errors import SourceProtocolError, SourceTimeout, SourceUnavailable
+from .errors import DeliveryRefused, SourceProtocolError, SourceTimeout, SourceUnavailable
 from .options import positive_int, refuse_unknown, seconds
 
 AUTH_KINDS = ("api_key", "oauth2_client_credentials")
@@ -241,6 +243,30 @@ class RestSource(Source):
             batches = await gather_or_cancel(self._batch(route.batch_path, c) for c in chunks)
             raw = [record for batch in batches for record in batch]
         return collect(request, raw)
+
+    can_deliver = True
+
+    async def deliver(self, path: str, idempotency_key: str, payload: Mapping[str, Any]) -> None:
+        """POST the message as JSON with an `Idempotency-Key` header. 2xx: taken. 5xx, 408,
+        425, 429, a timeout or a broken connection: `SourceUnavailable`/`SourceTimeout`
+        (retry later, same key). Any other answer: `DeliveryRefused`."""
+        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        async with self._slots:
+            with map_exceptions(self.name, secrets=self._hidden()), self._token_errors():
+                token = await self._token()
+                response = await self.client.post(path, content=body, headers=headers)
+                if response.status_code == 401 and self._oauth:
+                    await self._token(stale=token)
+                    response = await self.client.post(path, content=body, headers=headers)
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        what = f"POST {path}"
+        if status >= 500 or status in RETRYABLE_STATUSES or status in (401, 403):
+            raise status_error(self.name, response, what)
+        said = redact(response.text[:200], self._hidden()).strip()
+        raise DeliveryRefused(self.name, f"{what} answered HTTP {status}" + (f": {said}" if said else ""))
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -1,8 +1,7 @@
 """The demo companies' charts of accounts, journals and classes, and what posts where."""
 
 from ledger.model import AccountType as AT
-from ledger.model import Aggregation
-from ledger.model import DimensionKind
+from ledger.model import Aggregation, DimensionKind
 from ledger.reference import AccountSpec
 
 DEPARTMENT = DimensionKind.DEPARTMENT.value

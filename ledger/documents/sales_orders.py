@@ -133,7 +133,7 @@ async def _finish(session: AsyncSession, order: SalesOrder, client: str, key: st
     session.add(DocumentRequest(client_id=client, key=key, request_hash=request_hash,
                                 order_id=order.id, version=order.version))
     message = await order_message(session, order)
-    entity_code = await session.scalar(select(Entity.code).where(Entity.id == order.entity_id))
+    entity_code = message["company"]
     now = order.updated_at
     for system in notify:
         session.add(OutboxMessage(
@@ -163,8 +163,9 @@ async def order_message(session: AsyncSession, order: SalesOrder) -> dict:
     def money(units: int) -> str:
         return str(from_minor(units, scale))
 
+    company = await session.scalar(select(Entity.code).where(Entity.id == order.entity_id))
     return {
-        "number": order.number, "version": order.version, "state": order.state,
+        "company": company, "number": order.number, "version": order.version, "state": order.state,
         "customer": customer, "currency": order.currency, "total": money(order.total),
         "amountInvoiced": money(order.invoiced), "amountPaid": money(order.paid),
         "amountDue": money(order.invoiced - order.paid), "invoiceNumber": invoice,

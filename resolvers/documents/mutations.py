@@ -68,10 +68,11 @@ class SalesOrderBook:
     cash_account: str
 
 
-def _notify(order_source: str | None) -> tuple[str, ...]:
-    """Who hears of an order's changes: the system it came from (the CRM learns its order
-    was fulfilled, invoiced, paid). An order entered by hand tells no one."""
-    return (order_source,) if order_source else ()
+def _notify(info: Info, order_source: str | None) -> tuple[str, ...]:
+    """Who hears of an order's changes: the system it came from, if that system takes
+    sales order messages (`[systems.NAME.deliveries] salesOrder`): the CRM learns its order
+    was fulfilled, invoiced, paid. An order entered by hand tells no one."""
+    return (order_source,) if info.context.sources.delivers(order_source, orders.TOPIC) else ()
 
 
 async def _change(info: Info, operation: str, detail: dict, step) -> SalesOrderPayload:
@@ -151,14 +152,14 @@ class DocumentMutations:
                     raise orders.InvalidOrder([Violation(v.path, v.message) for v in found])
             return await orders.create_order(
                 session, draft, idempotency_key, client=_key_owner(info),
-                notify=_notify(draft.source and draft.source.system), before_commit=before_commit)
+                notify=_notify(info, draft.source and draft.source.system), before_commit=before_commit)
 
         return await _change(info, "createSalesOrder", detail, step)
 
     @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
                                  description="OPEN → FULFILLED: the goods or service were delivered.")
     async def fulfill_sales_order(self, info: Info, number: str, idempotency_key: str) -> SalesOrderPayload:
-        notify = _notify(await _source_of(info, number))
+        notify = _notify(info, await _source_of(info, number))
         return await _change(info, "fulfillSalesOrder", _keyed(idempotency_key, number=number[:200]),
                              lambda session, before_commit: orders.fulfil(
                                  session, number, idempotency_key, client=_key_owner(info),
@@ -172,7 +173,7 @@ class DocumentMutations:
     async def invoice_sales_order(
         self, info: Info, number: str, date: dt.date, idempotency_key: str
     ) -> SalesOrderPayload:
-        notify = _notify(await _source_of(info, number))
+        notify = _notify(info, await _source_of(info, number))
         detail = _keyed(idempotency_key, number=number[:200], date=date.isoformat())
         return await _change(info, "invoiceSalesOrder", detail,
                              lambda session, before_commit: orders.invoice(
@@ -189,7 +190,7 @@ class DocumentMutations:
         self, info: Info, number: str, amount: decimal.Decimal, currency: str, date: dt.date,
         idempotency_key: str,
     ) -> SalesOrderPayload:
-        notify = _notify(await _source_of(info, number))
+        notify = _notify(info, await _source_of(info, number))
         detail = _keyed(idempotency_key, number=number[:200], amount=str(amount),
                         currency=currency[:3], date=date.isoformat())
         return await _change(info, "recordPayment", detail,
@@ -200,7 +201,7 @@ class DocumentMutations:
     @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
                                  description="OPEN → CANCELLED; an order fulfilled or invoiced is not cancelled.")
     async def cancel_sales_order(self, info: Info, number: str, idempotency_key: str) -> SalesOrderPayload:
-        notify = _notify(await _source_of(info, number))
+        notify = _notify(info, await _source_of(info, number))
         return await _change(info, "cancelSalesOrder", _keyed(idempotency_key, number=number[:200]),
                              lambda session, before_commit: orders.cancel(
                                  session, number, idempotency_key, client=_key_owner(info),

@@ -20,9 +20,16 @@ class SourceCatalog:
     sources: Mapping[str, Source] = field(default_factory=dict)
     record_types: Mapping[tuple[str, str], RecordType] = field(default_factory=dict)
     graphql_types: dict[tuple[str, str], type] = field(default_factory=dict)
+    # system → topic → path: where the outbox delivers (`[systems.NAME.deliveries]`).
+    deliveries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def delivers(self, system: str | None, topic: str) -> bool:
+        """Whether `system` takes the outbox's messages of `topic`."""
+        return system is not None and topic in self.deliveries.get(system, {})
 
     @classmethod
-    def of(cls, sources: Mapping[str, Source], record_types: Sequence[RecordType]) -> SourceCatalog:
+    def of(cls, sources: Mapping[str, Source], record_types: Sequence[RecordType],
+           deliveries: Mapping[str, Mapping[str, str]] | None = None) -> SourceCatalog:
         """Refuses a record type that does not say which entity its records belong to: it
         could not be confined to the caller's entity (`sources.base.Ownership`)."""
         for t in record_types:
@@ -32,7 +39,7 @@ class SourceCatalog:
                     "cannot be confined to the caller's entity; give it an Ownership "
                     "(shared=True only if every entity may read every record)"
                 )
-        return cls(sources, {(t.system, t.name): t for t in record_types})
+        return cls(sources, {(t.system, t.name): t for t in record_types}, deliveries=deliveries or {})
 
     async def aclose(self) -> None:
         for source in self.sources.values():

@@ -14,7 +14,6 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette

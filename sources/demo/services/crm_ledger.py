@@ -1,0 +1,119 @@
+"""The demo CRM's write side: the finance status of sales orders, as the ledger reports it.
+
+    POST /crm/ledger/sales-orders        a sales order's status (the ledger's outbox message)
+    GET  /crm/ledger/sales-orders        every order the CRM holds
+    GET  /crm/ledger/sales-orders/{company}/{number}   one, as the CRM shows it
+
+The POST behaves as payment APIs do (Stripe's `Idempotency-Key`): the header is required;
+the first request under a key is applied and its answer stored; any later request under
+that key gets the stored answer and changes nothing (the same key with another body is a
+422). Each message carries the order's version: one older than what the CRM holds is
+acknowledged and ignored, so a status never goes back, whatever the order of arrival.
+
+`faults` lets tests and benchmarks make the CRM misbehave on purpose: refuse the next
+requests with 500 before applying them, or apply them and then answer 500 (the case an
+idempotency key exists for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .routes import JSONResponse, error
+
+PATH = "/crm/ledger/sales-orders"
+FIELDS = ("number", "version", "state", "customer", "currency", "total", "amountInvoiced",
+          "amountPaid", "amountDue", "invoiceNumber", "paidOn", "updatedAt", "source")
+
+
+@dataclasses.dataclass
+class Faults:
+    """What the next requests suffer: `fail_before` are answered 500 without being applied,
+    then `fail_after` are applied and answered 500 all the same; `delay` seconds before
+    answering (a slow CRM)."""
+
+    fail_before: int = 0
+    fail_after: int = 0
+    delay: float = 0.0
+
+
+class LedgerOrders:
+    """The CRM's copy of each ledger sales order, and its idempotency store."""
+
+    def __init__(self) -> None:
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {}
+        self.keys: dict[str, tuple[bytes, int, dict]] = {}
+        # Every (company, number, version) applied, in order: tests check nothing twice.
+        self.applied: list[tuple[str, str, int]] = []
+        # Every POST by its Idempotency-Key, replays and failures included.
+        self.requests: dict[str, int] = {}
+        self.faults = Faults()
+        self._lock = asyncio.Lock()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(PATH, self._post, methods=["POST"]),
+            Route(PATH, self._list, methods=["GET"]),
+            Route(PATH + "/{company:str}/{number:str}", self._one, methods=["GET"]),
+        ]
+
+    async def _post(self, request: Request) -> Response:
+        key = request.headers.get("idempotency-key", "")
+        if not key or len(key) > 255:
+            return error(400, "bad_request", "an Idempotency-Key header (1-255 characters) is required")
+        body = await request.body()
+        self.requests[key] = self.requests.get(key, 0) + 1
+        async with self._lock:
+            if self.faults.delay:
+                await asyncio.sleep(self.faults.delay)
+            if self.faults.fail_before:
+                self.faults.fail_before -= 1
+                return error(500, "unavailable", "the CRM is having a bad moment (nothing applied)")
+            stored = self.keys.get(key)
+            if stored is not None:
+                if stored[0] != body:
+                    return error(422, "idempotency_key_reused",
+                                 "this Idempotency-Key was used with another request")
+                return JSONResponse(stored[2], stored[1], headers={"Idempotent-Replayed": "true"})
+            status, answer = self._apply(body)
+            if status < 500:
+                self.keys[key] = (body, status, answer)
+            if self.faults.fail_after and status == 200:
+                self.faults.fail_after -= 1
+                return error(500, "unavailable", "the CRM applied it, then failed to answer")
+            return JSONResponse(answer, status)
+
+    def _apply(self, body: bytes) -> tuple[int, dict]:
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 400, {"error": "bad_request", "message": "the body must be JSON"}
+        if not isinstance(message, dict) or not isinstance(message.get("company"), str) \
+                or not isinstance(message.get("number"), str) or not isinstance(message.get("version"), int):
+            return 422, {"error": "invalid", "message": "company, number and version are required"}
+        where = (message["company"], message["number"])
+        held = self.orders.get(where)
+        if held is not None and held["version"] >= message["version"]:
+            return 200, {"applied": False, "version": held["version"],
+                         "message": f"version {message['version']} is older than {held['version']}"}
+        record = {name: message.get(name) for name in FIELDS}
+        record["company"] = message["company"]
+        self.orders[where] = record
+        self.applied.append((*where, message["version"]))
+        return 200, {"applied": True, "version": message["version"]}
+
+    async def _list(self, request: Request) -> Response:
+        return JSONResponse(list(self.orders.values()))
+
+    async def _one(self, request: Request) -> Response:
+        found = self.orders.get((request.path_params["company"], request.path_params["number"]))
+        if found is None:
+            return error(404, "not_found", "no such sales order")
+        return JSONResponse(found)
