@@ -234,12 +234,19 @@ async def backlog(engine: AsyncEngine) -> dict[str, int]:
         return counts
 
 
-async def listing(engine: AsyncEngine, *, state: str | None = None, limit: int = 100) -> list:
-    """The newest messages (of one state), for operators."""
-    statement = select(_M.id, _M.entity_id, _M.system, _M.topic, _M.record_key, _M.version,
-                       _M.state, _M.attempts, _M.next_attempt_at, _M.delivered_at,
-                       _M.last_error).order_by(_M.id.desc()).limit(limit)
+async def listing(engine: AsyncEngine, *, state: str | None = None, entity_id: int | None = None,
+                  limit: int = 100) -> list:
+    """The newest messages (of one state, of one company), for operators; each row with its
+    company's code as `entity`."""
+    from .model import Entity
+
+    statement = (select(_M.id, Entity.code.label("entity"), _M.system, _M.topic, _M.record_key,
+                        _M.version, _M.state, _M.attempts, _M.next_attempt_at, _M.delivered_at,
+                        _M.last_error)
+                 .join(Entity, Entity.id == _M.entity_id).order_by(_M.id.desc()).limit(limit))
     if state is not None:
         statement = statement.where(_M.state == state)
+    if entity_id is not None:
+        statement = statement.where(_M.entity_id == entity_id)
     async with engine.connect() as connection:
         return list((await connection.execute(statement)).all())

@@ -20,6 +20,7 @@ from . import (
     entities,
     keys,
     ledger,
+    outbox,
     periods,
     rates,
     roles,
@@ -36,7 +37,7 @@ log = logging.getLogger("ledgergate")
 # In the order `ledgergate --help` lists them.
 GROUPS = (
     demo, serve, db, entities, setup, accounts, dimensions, periods, rates, secrets, keys, roles,
-    clients, users, allow, audit, ledger, schema,
+    clients, users, allow, audit, outbox, ledger, schema,
 )
 
 
