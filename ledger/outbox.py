@@ -208,21 +208,22 @@ async def failed(engine: AsyncEngine, message: Claimed, owner: str, error: str, 
     return values.get("state", PENDING)
 
 
-async def retry_dead(engine: AsyncEngine, *, ids: Sequence[int] = (), entity_id: int | None = None,
+async def retry_dead(connection, *, ids: Sequence[int] = (), entity_id: int | None = None,
                      now: dt.datetime | None = None) -> list[int]:
     """DEAD messages (those of `ids`, or all; of one company if `entity_id`) back to
-    PENDING, due now, with a fresh schedule. Returns the ids retried."""
+    PENDING, due now, with a fresh schedule, in the transaction of `connection` (an
+    `AsyncConnection` or `AsyncSession`; the caller commits, with its audit row). Returns
+    the ids retried."""
     condition = _M.state == DEAD
     if ids:
         condition = condition & _M.id.in_(list(ids))
     if entity_id is not None:
         condition = condition & (_M.entity_id == entity_id)
-    async with engine.begin() as connection:
-        rows = await connection.execute(
-            update(_TABLE).where(condition)
-            .values(state=PENDING, attempts=0, next_attempt_at=stamp(now or utc_now()))
-            .returning(_M.id))
-        return sorted(r.id for r in rows)
+    rows = await connection.execute(
+        update(_TABLE).where(condition)
+        .values(state=PENDING, attempts=0, next_attempt_at=stamp(now or utc_now()))
+        .returning(_M.id))
+    return sorted(r.id for r in rows)
 
 
 async def backlog(engine: AsyncEngine) -> dict[str, int]:

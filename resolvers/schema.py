@@ -13,7 +13,7 @@ from .admin.mutations import AdminMutations
 from .admin.queries import AdminQueries
 from .audit.queries import AuditQueries
 from .compiled import check_schema, compiled_executor
-from .documents.mutations import DocumentMutations
+from .documents.mutations import DocumentMutations, OutboxMutations
 from .documents.queries import DocumentQueries
 from .errors import user_input_error
 from .ledger.mutations import LedgerMutations
@@ -34,7 +34,9 @@ Query = merge_types(
     (LedgerQueries, ReportQueries, SourceQueries, AuditQueries, AdminQueries, RateQueries,
      DocumentQueries),
 )
-Mutation = merge_types("Mutation", (LedgerMutations, AdminMutations, RateMutations, DocumentMutations))
+Mutation = merge_types(
+    "Mutation", (LedgerMutations, AdminMutations, RateMutations, DocumentMutations, OutboxMutations)
+)
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
 # same documents recur and caching them is safe (bounded, keyed by document text).

@@ -16,6 +16,7 @@ Every field of the schema declares the scopes it needs, printed in the SDL as
 - sales orders (`SalesOrder`, `salesOrders`, `salesOrder`): `documents:read`; their
   changes (create, fulfil, invoice, record a payment, cancel) `documents:write`; the
   entries an order posted are ledger data (`SalesOrder.entries` needs `ledger:read` too);
+- retrying dead outbox messages (`retryDeadDeliveries`): `outbox:operate`;
 - mutations: `ledger:post` (checked before the resolver runs: a refused mutation writes
   nothing). Reading back the posted entry needs `ledger:read` as everywhere else;
 - a source record type of system S: `source:S:read`; its fields marked sensitive
@@ -87,9 +88,11 @@ PERIODS_REOPEN = "periods:reopen"
 # (which posts their invoices and payments: a document writer needs no `ledger:post`).
 DOCUMENTS_READ = "documents:read"
 DOCUMENTS_WRITE = "documents:write"
+# Sending dead outbox messages again: an operator's task, not an integration's.
+OUTBOX_OPERATE = "outbox:operate"
 BASE_SCOPES = frozenset({
     LEDGER_READ, LEDGER_POST, STATISTICAL_READ, AUDIT_READ, FEDERATION_COMPOSE, ADMIN_WRITE,
-    PERIODS_REOPEN, DOCUMENTS_READ, DOCUMENTS_WRITE,
+    PERIODS_REOPEN, DOCUMENTS_READ, DOCUMENTS_WRITE, OUTBOX_OPERATE,
 })
 
 # Fields that, to a caller short of their scopes, do not exist: refused as unknown fields
@@ -127,6 +130,7 @@ AUDIT = requires(AUDIT_READ)
 ADMIN = requires(ADMIN_WRITE)
 DOCUMENTS = requires(DOCUMENTS_READ)
 DOCUMENT_WRITE = requires(DOCUMENTS_WRITE)
+OUTBOX = requires(OUTBOX_OPERATE)
 REOPEN = requires(PERIODS_REOPEN)
 
 

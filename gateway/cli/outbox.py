@@ -70,7 +70,8 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
 
     async def work(db):
         entity_id = await _entity_id(db, args.entity)
-        return await outbox.retry_dead(db.engine, ids=args.ids, entity_id=entity_id)
+        async with db.engine.begin() as connection:
+            return await outbox.retry_dead(connection, ids=args.ids, entity_id=entity_id)
 
     try:
         retried = run_on_ledger(admin_settings(args), work)

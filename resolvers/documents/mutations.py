@@ -10,7 +10,7 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
-from ledger import audit
+from ledger import audit, outbox
 from ledger.documents import reads
 from ledger.documents import sales_orders as orders
 from ledger.documents.sales_order import OrderLineDraft
@@ -18,10 +18,12 @@ from ledger.drafts import EntryDraft
 from ledger.errors import Violation
 
 from ..admin.mutations import run_admin
+from ..errors import user_input_error
+from ..ids import global_id, parse_global_id
 from ..ledger.mutations import DimensionInput, SourceLinkInput, _audited, _key_owner, _links_found
 from ..ledger.types import DimensionKind
-from ..scopes import ADMIN, DOCUMENT_WRITE
-from .types import SalesOrder, SalesOrderPayload
+from ..scopes import ADMIN, DOCUMENT_WRITE, OUTBOX
+from .types import RetryDeliveriesPayload, SalesOrder, SalesOrderPayload
 
 
 @strawberry.input
@@ -209,3 +211,36 @@ class DocumentMutations:
 
 
 
+
+
+@strawberry.type
+class OutboxMutations:
+    @strawberry.federation.field(
+        requires_scopes=OUTBOX,
+        description="Send DEAD deliveries of the caller's entity again (those of `ids`, or "
+        "every one with `all: true`): PENDING, due now, with a fresh retry schedule.",
+    )
+    async def retry_dead_deliveries(
+        self, info: Info, ids: list[strawberry.ID] | None = None, all: bool = False
+    ) -> RetryDeliveriesPayload:
+        detail = {"ids": [str(i)[:100] for i in (ids or ())][:100], "all": all}
+
+        async def write(trail) -> list[int]:
+            if bool(ids) == all:
+                raise user_input_error("name the deliveries to retry (ids), or all: true; not both")
+            pks = []
+            for i, value in enumerate(ids or ()):
+                kind, pk = parse_global_id(value)
+                if kind != "Delivery":
+                    raise user_input_error(f"ids[{i}]: {value!r} is not a Delivery ID", path=["ids", i])
+                pks.append(pk)
+            async with info.context.session() as session:
+                # The caller's entity only, named here: the outbox's table is written as Core.
+                retried = await outbox.retry_dead(session, ids=pks, entity_id=info.context.entity.id)
+                await audit.append(session, [trail.event(audit.MUTATION, audit.OK, {
+                    "operation": "retryDeadDeliveries", **detail, "retried": retried})])
+                await session.commit()
+            return retried
+
+        retried = await _audited(info, "retryDeadDeliveries", detail, write)
+        return RetryDeliveriesPayload(retried=[strawberry.ID(global_id("Delivery", pk)) for pk in retried])

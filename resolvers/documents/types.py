@@ -18,7 +18,7 @@ from ..batch import batched, one
 from ..ids import global_id
 from ..ledger.dataloaders import EntryByIdLoader
 from ..ledger.types import JournalEntry, SourceLink
-from ..scopes import DOCUMENT_WRITE, DOCUMENTS, LEDGER
+from ..scopes import DOCUMENT_WRITE, DOCUMENTS, LEDGER, OUTBOX
 from .dataloaders import OrderDeliveriesLoader, OrderEntriesLoader, OrderLinesLoader
 
 
@@ -61,6 +61,7 @@ class SalesOrderDimension:
 class Delivery:
     """One outbox message about the order: the order as it stood at `version`, for `system`."""
 
+    id: strawberry.ID
     system: str
     version: int
     state: DeliveryState
@@ -157,13 +158,18 @@ async def _entries_of(info: Info, orders: Sequence[SalesOrder]) -> list:
 async def _deliveries_of(info: Info, orders: Sequence[SalesOrder]) -> list:
     groups = await info.context.loader(OrderDeliveriesLoader).load_many([o.number for o in orders])
     return [
-        [Delivery(system=m.system, version=m.version, state=DeliveryState(m.state),
+        [Delivery(id=strawberry.ID(global_id("Delivery", m.id)), system=m.system, version=m.version, state=DeliveryState(m.state),
                   attempts=m.attempts, last_error=m.last_error,
                   next_attempt_at=m.next_attempt_at if m.state == "PENDING" else None,
                   delivered_at=m.delivered_at)
          for m in messages]
         for messages in groups
     ]
+
+
+@strawberry.federation.type(requires_scopes=OUTBOX)
+class RetryDeliveriesPayload:
+    retried: list[strawberry.ID] = strawberry.field(description="The deliveries now PENDING again.")
 
 
 @strawberry.federation.type(requires_scopes=DOCUMENT_WRITE)

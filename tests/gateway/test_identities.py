@@ -43,7 +43,7 @@ from ledger.tenancy import EntityConfinementError
 AUDITOR = "ledger:read audit:read statistical:read source:hr:read"
 POSTER = "ledger:read ledger:post"
 SCOPE_SHAPES = (
-    "(ledgergate's scopes are admin:write, audit:read, documents:read, documents:write, federation:compose, ledger:post, ledger:read, periods:reopen, statistical:read, "
+    "(ledgergate's scopes are admin:write, audit:read, documents:read, documents:write, federation:compose, ledger:post, ledger:read, outbox:operate, periods:reopen, statistical:read, "
     "source:<system>:read and source:<system>:sensitive)"
 )
 NOT_A_CLIENT_ID = (

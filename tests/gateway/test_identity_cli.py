@@ -27,7 +27,7 @@ from ledger.store import LedgerDatabase
 
 ADDED = re.compile(r"client_id=(lgc_[A-Za-z0-9_-]{16}) client_secret=([A-Za-z0-9_-]{43})\n")
 SCOPE_SHAPES = (
-    "(ledgergate's scopes are admin:write, audit:read, documents:read, documents:write, federation:compose, ledger:post, ledger:read, periods:reopen, statistical:read, "
+    "(ledgergate's scopes are admin:write, audit:read, documents:read, documents:write, federation:compose, ledger:post, ledger:read, outbox:operate, periods:reopen, statistical:read, "
     "source:<system>:read and source:<system>:sensitive)"
 )
 

@@ -297,7 +297,7 @@ async def test_metadata_document(oauth):
         ],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
         "scopes_supported": [
-            "admin:write", "audit:read", "documents:read", "documents:write", "federation:compose", "ledger:post", "ledger:read", "periods:reopen",
+            "admin:write", "audit:read", "documents:read", "documents:write", "federation:compose", "ledger:post", "ledger:read", "outbox:operate", "periods:reopen",
             "source:hr:read", "source:hr:sensitive", "statistical:read",
         ],
         "response_types_supported": [],

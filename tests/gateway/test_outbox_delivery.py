@@ -206,7 +206,8 @@ async def test_a_message_that_never_succeeds_is_dead_lettered_and_can_be_retried
     [delivery] = order["salesOrder"]["deliveries"]
     assert delivery["state"] == "DEAD" and "HTTP 500" in delivery["lastError"]
     rig.crm.faults.fail_before = 0
-    assert len(await outbox.retry_dead(rig.world.db.engine)) == 1
+    async with rig.world.db.engine.begin() as connection:
+        assert len(await outbox.retry_dead(connection)) == 1
     await drain(d)
     assert rig.crm.applied == [("ACME", "SO-000001", 1)]
 
@@ -241,4 +242,29 @@ async def test_the_apps_lifespan_runs_the_dispatcher(rig, records):
             if rig.crm.applied:
                 break
             await asyncio.sleep(0.02)
+    assert rig.crm.applied == [("ACME", "SO-000001", 1)]
+
+
+RETRY = "mutation($ids: [ID!], $all: Boolean! = false) { retryDeadDeliveries(ids: $ids, all: $all) { retried } }"
+
+
+async def test_an_operator_retries_dead_deliveries_of_its_own_entity_only(rig, records):
+    d = rig.dispatcher(dataclasses.replace(NOW, retry_delays=(0.0,)))
+    rig.crm.faults.fail_before = 100
+    await ok(rig.gql, CREATE, {"input": order_input(records), "key": "c"})
+    await drain(d)
+    [delivery] = (await rig.gql('{ salesOrder(number: "SO-000001") { deliveries { id state } } }'))["data"]["salesOrder"]["deliveries"]
+    assert delivery["state"] == "DEAD"
+    refused = await rig.gql(RETRY, {"ids": [delivery["id"]]}, entity="BETA")
+    assert refused["data"]["retryDeadDeliveries"]["retried"] == []  # another entity's: not there
+    for variables, words in (({}, "or all: true"), ({"ids": [delivery["id"]], "all": True}, "not both"),
+                             ({"ids": ["%%"]}, "not a ledgergate ID"),
+                             ({"ids": ["U2FsZXNPcmRlcjox"]}, "not a Delivery ID")):
+        [error] = (await rig.gql(RETRY, variables))["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and words in error["message"], error
+    async with rig.world.db.engine.connect() as c:
+        assert (await c.scalar(select(OutboxMessage.state))) == "DEAD"
+    rig.crm.faults.fail_before = 0
+    assert (await rig.gql(RETRY, {"ids": [delivery["id"]]}))["data"]["retryDeadDeliveries"]["retried"] == [delivery["id"]]
+    await drain(d)
     assert rig.crm.applied == [("ACME", "SO-000001", 1)]

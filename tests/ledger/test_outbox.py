@@ -61,7 +61,8 @@ async def test_a_failed_attempt_waits_its_delay_then_dies_when_the_schedule_is_s
     assert await outbox.failed(engine, c, "a", "timeout", schedule=schedule, now=at(40)) == DEAD
     assert await _states(world) == [("SO-1", 1, DEAD, 3)]
     assert await outbox.claim(engine, "a", now=at(10**6)) == []
-    assert await outbox.retry_dead(engine) == [c.id]
+    async with engine.begin() as connection:
+        assert await outbox.retry_dead(connection) == [c.id]
     [again] = await outbox.claim(engine, "a", now=at(10**6))
     assert again.attempts == 1
 

@@ -1,14 +1,20 @@
 """Sales orders through the real HTTP app: the lifecycle, its entries, its outbox rows, its
 scopes and every refusal (with its code, writing nothing)."""
 
+import dataclasses
+
+import httpx
 import pytest
 from sqlalchemy import func, select
 
+from gateway.app import create_app
 from ledger.audit import MUTATION
 from ledger.documents.model import DocumentRequest, SalesOrder
 from ledger.model import AuditEvent, JournalEntry
 from ledger.outbox import OutboxMessage
-from tests.callers import fetch_token, provision_tester
+from tests.callers import fetch_token, pin_actor_cache, provision_tester
+from tests.conftest import make_settings
+from tests.record_types import linkable_catalog
 
 BOOK = """mutation { setSalesOrderBook(journal: "SALES", receivableAccount: "1100",
   revenueAccount: "4000", cashAccount: "1000") { journal } }"""
@@ -46,6 +52,17 @@ async def _written(world) -> dict:
 def _data(answer: dict) -> dict:
     assert "errors" not in answer, answer
     return answer["data"]
+
+
+@pytest.fixture
+async def http(world):
+    """The tests' app, its crm taking sales order messages (none is delivered here:
+    tests/gateway/test_outbox_delivery.py delivers them)."""
+    catalog = dataclasses.replace(linkable_catalog(), deliveries={"crm": {"salesOrder": "/orders"}})
+    app = create_app(make_settings(), db=world.db, sources=catalog)
+    pin_actor_cache(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledgergate.test") as client:
+        yield client
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ EVERYTHING = frozenset(KNOWN)
 
 def test_known_scopes_are_the_base_ones_and_two_per_source_system():
     assert known_scopes(["hr", "crm"]) == {
-        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen", "documents:read", "documents:write",
+        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen", "documents:read", "documents:write", "outbox:operate",
         "source:hr:read", "source:hr:sensitive", "source:crm:read", "source:crm:sensitive",
     }
     assert known_scopes([]) == {
-        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen", "documents:read", "documents:write",
+        "ledger:read", "ledger:post", "statistical:read", "audit:read", "federation:compose", "admin:write", "periods:reopen", "documents:read", "documents:write", "outbox:operate",
     }
     assert source_read_scope("Payroll_2") == "source:Payroll_2:read"
     assert source_sensitive_scope("_hr") == "source:_hr:sensitive"
@@ -191,7 +191,7 @@ def test_check_known_shape_names_every_unknown_scope_sorted():
         check_known_shape(["ledger:read", "zeta", "source:hr:write"])
     assert str(caught.value) == (
         "unknown scopes 'source:hr:write', 'zeta' (ledgergate's scopes are admin:write, audit:read, "
-        "documents:read, documents:write, federation:compose, ledger:post, ledger:read, periods:reopen, statistical:read, "
+        "documents:read, documents:write, federation:compose, ledger:post, ledger:read, outbox:operate, periods:reopen, statistical:read, "
         "source:<system>:read and "
         "source:<system>:sensitive)"
     )
