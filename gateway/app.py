@@ -24,6 +24,7 @@ from .config import Settings
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
 from .outbox_dispatcher import OutboxDispatcher
+from .push_endpoint import PushEndpoint
 from .rate_limit import RateLimits
 from .secrets import SecretsError, configured_key
 
@@ -159,6 +160,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         *oauth.routes(),
     ]
+    if catalog.pushes:
+        routes.append(Route("/hooks/{system}", PushEndpoint(database, catalog).handle, methods=["POST"]))
     if settings.graphiql:
         routes += graphiql_routes()
     app = Starlette(routes=routes, lifespan=lifespan)

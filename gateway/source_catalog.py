@@ -41,4 +41,17 @@ async def open_catalog(
                 "taken by ledgergate's own schema; set another graphql_name",
             )
     deliveries = {s.name: dict(s.deliveries) for s in config.systems if s.deliveries}
-    return SourceCatalog.of(built, record_types, deliveries)
+    pushes = {}
+    for system in config.systems:
+        if system.push is None:
+            continue
+        secret = secrets.get(system.credentials or "", {}).get(system.push.secret)
+        if not secret:
+            for source in built.values():
+                await source.aclose()
+            raise SourceConfigError(
+                config.file, system.name,
+                f"push: no {system.push.secret!r} among the credentials {system.credentials!r}: "
+                f"`ledgergate secrets set {system.credentials} {system.push.secret}`")
+        pushes[system.name] = (system.push, secret.encode())
+    return SourceCatalog.of(built, record_types, deliveries, pushes)

@@ -61,9 +61,12 @@ MUTATION = "mutation"
 SENSITIVE_READ = "sensitive_read"
 # A change to the books' setup (`ledger.admin`, `ledger.closing`), from GraphQL or the CLI.
 ADMIN = "admin"
+# A signed push from a source system (`gateway.push_endpoint`) that was refused; a push that
+# changed something leaves a `mutation` row in the change's transaction.
+PUSH_REFUSED = "push_refused"
 EVENTS = (
     TOKEN_ISSUED, TOKEN_REFUSED, AUTHENTICATION_REFUSED, ACCESS_DENIED, MUTATION, SENSITIVE_READ,
-    ADMIN,
+    ADMIN, PUSH_REFUSED,
 )
 OK = "OK"
 

@@ -15,6 +15,12 @@ to reach them and which record types they serve, so that adding a system needs n
     [systems.crm.types.SalesOrder.fields]
     id = "ID!"                         # one of FIELD_TYPES; a trailing ! = never empty
     customerId = { type = "String", source = "customer_id", sensitive = false }
+    [systems.crm.deliveries]           # the outbox's messages it takes: topic = path
+    salesOrder = "/crm/ledger/sales-orders"
+    [systems.crm.push]                 # it pushes signed events to /hooks/crm (`sources.push`)
+    secret = "push_secret"             # the key of its credentials that holds the push secret
+    tolerance = 300                    # seconds a push's timestamp may be off
+    max_bytes = 65536
 
     [systems.hr]
     kind = "graphql"                   # record types are read from the subgraph at start
@@ -38,6 +44,8 @@ from typing import Any
 
 from .base import FIELD_TYPES, FieldSpec, Ownership, RecordType, Source
 from .errors import SourceConfigError, SourceError
+from .options import positive_int
+from .push import DEFAULT_MAX_BYTES, DEFAULT_TOLERANCE, PushSettings
 from .registry import REGISTRY, SourceKindError, SourceRegistry
 from .resilience import Policy, ResilientSource
 
@@ -50,7 +58,9 @@ KEY_TYPES = ("ID", "String", "Int")
 
 # Which entity records belong to: on a system (for all its types) or on one type.
 _OWNERSHIP_KEYS = ("owner", "entity", "shared")
-_SYSTEM_KEYS = {"kind", "credentials", "policy", "types", "verify_links", "deliveries", *_OWNERSHIP_KEYS}
+_SYSTEM_KEYS = {
+    "kind", "credentials", "policy", "types", "verify_links", "deliveries", "push", *_OWNERSHIP_KEYS,
+}
 _TYPE_KEYS = {"graphql_name", "key", "url", "fields", "verify_links", *_OWNERSHIP_KEYS}
 OWNER_TYPES = ("ID", "String")
 NO_OWNER = (
@@ -78,6 +88,8 @@ class SystemConfig:
         verify_links: the system's `verify_links`, for types that say nothing.
         deliveries: `[systems.NAME.deliveries]`: topic (`salesOrder`) → the path the
             outbox's messages of that topic are delivered to.
+        push: `[systems.NAME.push]`: the system pushes signed events to `/hooks/NAME`
+            (`sources.push`); None: it does not.
     """
 
     name: str
@@ -91,6 +103,7 @@ class SystemConfig:
     owners: Mapping[str, str] = field(default_factory=dict)
     verify_links: bool = False
     deliveries: Mapping[str, str] = field(default_factory=dict)
+    push: PushSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -211,10 +224,31 @@ def _system(file: str, name: str, raw: object, registry: SourceRegistry) -> Syst
     deliveries = _deliveries(fail, name, raw.get("deliveries", {}))
     if deliveries and not registry.source_class(kind).can_deliver:
         raise fail(f"kind {kind!r} cannot deliver messages: remove [systems.{name}.deliveries]")
+    push = _push(fail, name, raw["push"], credentials) if "push" in raw else None
     return SystemConfig(
         name, kind, options, policy, credentials, record_types, url_templates, ownership, owners,
-        verify_links, deliveries,
+        verify_links, deliveries, push,
     )
+
+
+def _push(fail: Callable[[str], SourceConfigError], name: str, raw: object,
+          credentials: str | None) -> PushSettings:
+    where = f"[systems.{name}.push]"
+    if not isinstance(raw, dict):
+        raise fail(f"{where} must be a table (secret, tolerance, max_bytes)")
+    if unknown := sorted(set(raw) - {"secret", "tolerance", "max_bytes"}):
+        raise fail(f"{where}: unknown key(s) {unknown}; expected secret, tolerance, max_bytes")
+    if credentials is None:
+        raise fail(f"{where}: the push secret is one of the system's credentials: set credentials")
+    secret = raw.get("secret", PushSettings.secret)
+    if not (isinstance(secret, str) and secret):
+        raise fail(f"{where}: secret must name a key of the system's credentials, not be the secret")
+    tolerance, max_bytes = raw.get("tolerance", DEFAULT_TOLERANCE), raw.get("max_bytes", DEFAULT_MAX_BYTES)
+    if not positive_int(tolerance) or tolerance > 3600:
+        raise fail(f"{where}: tolerance must be whole seconds, 1 to 3600, got {tolerance!r}")
+    if not positive_int(max_bytes) or max_bytes > 10 * 1024 * 1024:
+        raise fail(f"{where}: max_bytes must be 1 to 10485760, got {max_bytes!r}")
+    return PushSettings(secret, tolerance, max_bytes)
 
 
 def _deliveries(fail: Callable[[str], SourceConfigError], name: str, raw: object) -> dict[str, str]:

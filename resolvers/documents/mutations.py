@@ -23,6 +23,7 @@ from ..ids import global_id, parse_global_id
 from ..ledger.mutations import DimensionInput, SourceLinkInput, _audited, _key_owner, _links_found
 from ..ledger.types import DimensionKind
 from ..scopes import ADMIN, DOCUMENT_WRITE, OUTBOX
+from .from_source import order_from_source
 from .types import RetryDeliveriesPayload, SalesOrder, SalesOrderPayload
 
 
@@ -157,6 +158,28 @@ class DocumentMutations:
                 notify=_notify(info, draft.source and draft.source.system), before_commit=before_commit)
 
         return await _change(info, "createSalesOrder", detail, step)
+
+    @strawberry.federation.field(
+        requires_scopes=DOCUMENT_WRITE,
+        description="A new OPEN sales order from a source record (a won CRM opportunity), "
+        "read live from its system: one line of 1 × its amount, for its customer. The record "
+        "type needs customerId, currency and amount fields (stage, if any, must be won). "
+        "A record makes one order: another request for it is CONFLICT naming that order.",
+    )
+    async def create_sales_order_from_source(
+        self, info: Info, system: str, record_type: str, record_id: str, idempotency_key: str
+    ) -> SalesOrderPayload:
+        detail = _keyed(idempotency_key, system=system[:64], recordType=record_type[:64],
+                        recordId=record_id[:128])
+
+        async def step(session, before_commit):
+            draft = await order_from_source(info.context.sources, system, record_type, record_id,
+                                            info.context.entity.code)
+            return await orders.create_order(
+                session, draft, idempotency_key, client=_key_owner(info),
+                notify=_notify(info, system), before_commit=before_commit)
+
+        return await _change(info, "createSalesOrderFromSource", detail, step)
 
     @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
                                  description="OPEN → FULFILLED: the goods or service were delivered.")

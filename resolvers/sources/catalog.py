@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sources.base import RecordType, Source
+from sources.push import PushSettings
 
 
 @dataclass
@@ -22,6 +23,8 @@ class SourceCatalog:
     graphql_types: dict[tuple[str, str], type] = field(default_factory=dict)
     # system → topic → path: where the outbox delivers (`[systems.NAME.deliveries]`).
     deliveries: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # system → (its push settings, its push secret): the systems that push signed events.
+    pushes: Mapping[str, tuple[PushSettings, bytes]] = field(default_factory=dict)
 
     def delivers(self, system: str | None, topic: str) -> bool:
         """Whether `system` takes the outbox's messages of `topic`."""
@@ -29,7 +32,8 @@ class SourceCatalog:
 
     @classmethod
     def of(cls, sources: Mapping[str, Source], record_types: Sequence[RecordType],
-           deliveries: Mapping[str, Mapping[str, str]] | None = None) -> SourceCatalog:
+           deliveries: Mapping[str, Mapping[str, str]] | None = None,
+           pushes: Mapping[str, tuple[PushSettings, bytes]] | None = None) -> SourceCatalog:
         """Refuses a record type that does not say which entity its records belong to: it
         could not be confined to the caller's entity (`sources.base.Ownership`)."""
         for t in record_types:
@@ -39,7 +43,8 @@ class SourceCatalog:
                     "cannot be confined to the caller's entity; give it an Ownership "
                     "(shared=True only if every entity may read every record)"
                 )
-        return cls(sources, {(t.system, t.name): t for t in record_types}, deliveries=deliveries or {})
+        return cls(sources, {(t.system, t.name): t for t in record_types},
+                   deliveries=deliveries or {}, pushes=pushes or {})
 
     async def aclose(self) -> None:
         for source in self.sources.values():

@@ -4,7 +4,8 @@
 - `sales_orders`, `sales_order_lines`: the documents, their state and version;
 - `sales_order_entries`: the invoice and payment entries each order posted;
 - `document_requests`: idempotency keys of document writes;
-- `outbox_messages`: what other systems must hear, written with the change it reports.
+- `outbox_messages`: what other systems must hear, written with the change it reports;
+- `inbound_events`: what each signed push from a source system did, by its event id.
 
 Revision ID: 0012
 Revises: 0011
@@ -119,7 +120,22 @@ def upgrade() -> None:
                     ["entity_id", "system", "topic", "record_key", "version"])
 
 
+    op.create_table(
+        "inbound_events",
+        sa.Column("id", Id, primary_key=True),
+        sa.Column("system", sa.String(64), nullable=False),
+        sa.Column("event_id", sa.String(128), nullable=False),
+        sa.Column("body_sha256", sa.String(64), nullable=False),
+        sa.Column("entity_id", Id, sa.ForeignKey("entities.id"), nullable=True),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=False),
+        sa.Column("received_at", sa.String(32), nullable=False),
+        sa.Column("signed_at", sa.BigInteger(), nullable=False),
+        sa.UniqueConstraint("system", "event_id"),
+    )
+
+
 def downgrade() -> None:
-    for table in ("outbox_messages", "document_requests", "sales_order_entries",
+    for table in ("inbound_events", "outbox_messages", "document_requests", "sales_order_entries",
                   "sales_order_lines", "sales_orders", "sales_order_books"):
         op.drop_table(table)
