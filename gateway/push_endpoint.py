@@ -12,6 +12,8 @@ Events understood:
   record, read live through the system's connector (`resolvers.documents.from_source`), in
   the company the push names. A record that already made an order is acknowledged and
   ignored (`ignored: true`): an older or repeated event never changes a newer order.
+- `note.added`, `data: {company, salesOrder, noteId, author, text}`: a note on the order,
+  from the system (it is shared with every other system that takes notes, never sent back).
 
 A push whose work failed for a passing reason (the system could not be read back) is
 answered 503 and not stored, so the sender's retry is processed again; any other answer is
@@ -31,7 +33,7 @@ from starlette.responses import Response
 from ledger import audit, inbound
 from ledger.audit import AuditTrail
 from ledger.documents import sales_orders as orders
-from ledger.errors import Conflict, Rejected
+from ledger.errors import Conflict, NotFound, Rejected
 from ledger.model import Entity
 from ledger.store import LedgerDatabase
 from resolvers.documents.from_source import order_from_source
@@ -43,6 +45,7 @@ from .request_id import request_id
 
 log = logging.getLogger("ledgergate.push")
 CLOSED_WON = "opportunity.closed_won"
+NOTE_ADDED = "note.added"
 
 
 def _json(content: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -85,36 +88,52 @@ class PushEndpoint:
         return _json(answer, status, headers={"X-Request-Id": rid})
 
     async def _apply(self, system: str, event: dict, rid: str) -> tuple[int | None, int, dict]:
-        if event["type"] != CLOSED_WON:
+        kinds = {CLOSED_WON: ("recordType", "recordId"), NOTE_ADDED: ("salesOrder", "noteId", "author", "text")}
+        if event["type"] not in kinds:
             return None, 422, {"error": "unknown_event", "message": f"event type {event['type']!r} "
-                               f"is not one ledgergate acts on ({CLOSED_WON})"}
+                               f"is not one ledgergate acts on ({', '.join(kinds)})"}
         data = event["data"]
-        company, record_type, record_id = (data.get(k) for k in ("company", "recordType", "recordId"))
-        if not all(isinstance(v, str) and v for v in (company, record_type, record_id)):
-            return None, 422, {"error": "invalid", "message": "data needs company, recordType and recordId"}
+        needed = ("company", *kinds[event["type"]])
+        if not all(isinstance(data.get(k), str) and data[k] for k in needed):
+            return None, 422, {"error": "invalid", "message": f"data needs {', '.join(needed)} (strings)"}
+        company = data["company"]
         async with self.db.engine.connect() as connection:
             entity_id = await connection.scalar(select(Entity.id).where(Entity.code == company))
         if entity_id is None:
             return None, 422, {"error": "invalid", "message": f"no company {company!r}"}
         trail = AuditTrail(rid, client_id=f"push:{system}", entity_id=entity_id)
-        detail = {"system": system, "event": event["id"], "recordType": record_type, "recordId": record_id}
+        operation = "createSalesOrderFromPush" if event["type"] == CLOSED_WON else "addSalesOrderNoteFromPush"
+        detail = {"system": system, "event": event["id"],
+                  **{k: data[k][:200] for k in needed if k not in ("company", "text")}}
 
         async def before_commit(session, change) -> None:
             await audit.append(session, [trail.event(audit.MUTATION, audit.OK, {
-                "operation": "createSalesOrderFromPush", **detail, "salesOrder": change.number,
+                "operation": operation, **detail, "salesOrder": change.number,
                 "version": change.version})])
 
+        key, client = f"push:{event['id']}"[:200], f"push:{system}"
         try:
-            draft = await order_from_source(self.catalog, system, record_type, record_id, company)
+            if event["type"] == NOTE_ADDED:
+                notify = tuple(s for s in self.catalog.deliveries
+                               if self.catalog.delivers(s, orders.NOTE_TOPIC))
+                async with self.db.session(entity_id) as session:
+                    change = await orders.add_note(
+                        session, data["salesOrder"], data["author"], data["text"], key, client=client,
+                        origin=system, external_id=data["noteId"], notify=notify,
+                        before_commit=before_commit)
+                return entity_id, 200, {"salesOrder": change.number, "added": not change.replayed}
+            draft = await order_from_source(self.catalog, system, data["recordType"], data["recordId"], company)
             async with self.db.session(entity_id) as session:
                 change = await orders.create_order(
-                    session, draft, f"push:{event['id']}"[:200], client=f"push:{system}",
+                    session, draft, key, client=client,
                     notify=(system,) if self.catalog.delivers(system, orders.TOPIC) else (),
                     before_commit=before_commit)
         except CodedError as error:
             code = error.extensions.get("code")
             if code in ("SOURCE_UNAVAILABLE", "SOURCE_TIMEOUT"):
                 return entity_id, 503, {"error": "unavailable", "message": str(error)}
+            return entity_id, 422, {"error": "invalid", "message": str(error)}
+        except NotFound as error:
             return entity_id, 422, {"error": "invalid", "message": str(error)}
         except Rejected as error:
             return entity_id, 422, {"error": "invalid", "message": str(error),

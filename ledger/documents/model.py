@@ -10,7 +10,7 @@ currency; quantities and unit prices are integers at fixed scales
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..model import Base, EntityScoped, Id
@@ -114,3 +114,28 @@ class DocumentRequest(EntityScoped, Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
     version: Mapped[int] = mapped_column(Integer)
+
+
+class SalesOrderNote(EntityScoped, Base):
+    """A note on an order, shared with the order's system both ways.
+
+    Attributes:
+        origin: where it was written: `ledgergate`, or the system that pushed it.
+        external_id: the note's id in `origin` (a pushed note), so a redelivered push adds
+            nothing.
+        created_at: ISO-8601 UTC text.
+    """
+
+    __tablename__ = "sales_order_notes"
+    __table_args__ = (
+        UniqueConstraint("order_id", "origin", "external_id", name="uq_sales_order_notes_external"),
+        Index("ix_sales_order_notes_order", "entity_id", "order_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Id, ForeignKey("sales_orders.id"))
+    author: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[str] = mapped_column(String(32))

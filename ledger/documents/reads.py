@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..model import DimensionValue
 from ..outbox import OutboxMessage
-from .model import SalesOrder, SalesOrderEntry, SalesOrderLine
+from .model import SalesOrder, SalesOrderEntry, SalesOrderLine, SalesOrderNote
 
 
 async def orders_page(session: AsyncSession, *, state: str | None, first: int,
@@ -60,3 +60,9 @@ async def messages_by_records(session: AsyncSession, topic: str,
         select(OutboxMessage).where(OutboxMessage.topic == topic,
                                     OutboxMessage.record_key.in_(record_keys))
         .order_by(OutboxMessage.record_key, OutboxMessage.version, OutboxMessage.system))).all())
+
+
+async def notes_by_orders(session: AsyncSession, order_ids: Sequence[int]) -> list[SalesOrderNote]:
+    return list((await session.scalars(
+        select(SalesOrderNote).where(SalesOrderNote.order_id.in_(order_ids))
+        .order_by(SalesOrderNote.order_id, SalesOrderNote.id))).all())

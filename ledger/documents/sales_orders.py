@@ -40,10 +40,14 @@ from .model import (
     SalesOrderBook,
     SalesOrderEntry,
     SalesOrderLine,
+    SalesOrderNote,
 )
 from .sales_order import OrderAction, OrderLineDraft, OrderState
 
 TOPIC = "salesOrder"
+NOTE_TOPIC = "salesOrderNote"
+MAX_NOTE = 4000
+LEDGERGATE = "ledgergate"  # the origin of a note written here
 # The audit row's writer: called with the session and what changed, before the commit.
 BeforeCommit = Callable[[AsyncSession, "Change"], Awaitable[None]]
 
@@ -70,6 +74,7 @@ class Change:
     version: int
     entry_id: int | None = None
     replayed: bool = False
+    note_id: int | None = None
 
 
 def order_number(n: int) -> str:
@@ -431,3 +436,59 @@ async def _post(session: AsyncSession, entity: Entity, draft: EntryDraft) -> int
         raise error
     await write_plan(session, entity, plan)
     return plan.ids[0]
+
+
+async def add_note(
+    session: AsyncSession, number: str, author: str, text: str, key: str, *, client: str = "",
+    origin: str = LEDGERGATE, external_id: str | None = None, notify: Sequence[str] = (),
+    before_commit: BeforeCommit | None = None,
+) -> Change:
+    """A note on order `number`, shared through the outbox with `notify` but never sent back
+    to where it came from (`origin`). A pushed note (`external_id`) is added once."""
+    await lock_entity(session)
+    request_hash = fingerprint({"operation": "addNote", "number": number, "author": author,
+                               "text": text, "origin": origin, "externalId": external_id})
+    replay = await _replayed(session, client, key, request_hash)
+    if replay is not None:
+        await session.commit()
+        return replay
+    found = []
+    if not text.strip():
+        found.append(Violation("text", "a note needs some text"))
+    elif len(text) > MAX_NOTE:
+        found.append(Violation("text", f"a note is at most {MAX_NOTE} characters, not {len(text)}"))
+    if not author.strip() or len(author) > 128:
+        found.append(Violation("author", "a note's author is 1 to 128 characters"))
+    if found:
+        raise InvalidOrder(found)
+    order = await _order(session, number)
+    if external_id is not None:
+        known = await session.scalar(select(SalesOrderNote.id).where(
+            SalesOrderNote.order_id == order.id, SalesOrderNote.origin == origin,
+            SalesOrderNote.external_id == external_id))
+        if known is not None:
+            await session.commit()
+            return Change(order.id, order.number, order.version, replayed=True, note_id=known)
+    note = SalesOrderNote(order_id=order.id, author=author, text=text, origin=origin,
+                          external_id=external_id, created_at=_utc_now())
+    session.add(note)
+    await session.flush()
+    session.add(DocumentRequest(client_id=client, key=key, request_hash=request_hash,
+                                order_id=order.id, version=order.version))
+    company = await session.scalar(select(Entity.code).where(Entity.id == order.entity_id))
+    for system in notify:
+        if system == origin:  # never echoed back to where it was written
+            continue
+        session.add(OutboxMessage(
+            system=system, topic=NOTE_TOPIC, record_key=order.number, version=note.id,
+            idempotency_key=f"ledgergate:{company}:{NOTE_TOPIC}:{order.number}:n{note.id}:{system}",
+            payload={"company": company, "number": order.number, "noteId": f"LG-{note.id}",
+                     "author": author, "text": text, "createdAt": note.created_at},
+            state="PENDING", attempts=0, next_attempt_at=note.created_at, created_at=note.created_at,
+        ))
+    change = Change(order.id, order.number, order.version, note_id=note.id)
+    await session.flush()
+    if before_commit is not None:
+        await before_commit(session, change)
+    await session.commit()
+    return change

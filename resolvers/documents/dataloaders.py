@@ -23,3 +23,8 @@ class OrderDeliveriesLoader(LedgerLoader):
 
     async def load_batch(self, session, keys):
         return _grouped(await reads.messages_by_records(session, TOPIC, keys), "record_key", keys)
+
+
+class OrderNotesLoader(LedgerLoader):
+    async def load_batch(self, session, keys):
+        return _grouped(await reads.notes_by_orders(session, keys), "order_id", keys)

@@ -78,6 +78,11 @@ def _notify(info: Info, order_source: str | None) -> tuple[str, ...]:
     return (order_source,) if info.context.sources.delivers(order_source, orders.TOPIC) else ()
 
 
+def _notify_notes(info: Info, order_source: str | None) -> tuple[str, ...]:
+    """Who hears of an order's notes: its system, if it takes them (`salesOrderNote`)."""
+    return (order_source,) if info.context.sources.delivers(order_source, orders.NOTE_TOPIC) else ()
+
+
 async def _change(info: Info, operation: str, detail: dict, step) -> SalesOrderPayload:
     """Run `step(session, before_commit)` with the mutation's audit row in its transaction;
     the payload is the order as the change left it."""
@@ -221,6 +226,23 @@ class DocumentMutations:
         return await _change(info, "recordPayment", detail,
                              lambda session, before_commit: orders.record_payment(
                                  session, number, amount, currency, date, idempotency_key,
+                                 client=_key_owner(info), notify=notify, before_commit=before_commit))
+
+    @strawberry.federation.field(
+        requires_scopes=DOCUMENT_WRITE,
+        description="A note on the order, by the caller (its user, else its client); shared "
+        "with the order's system through the outbox. At most 4,000 characters.",
+    )
+    async def add_sales_order_note(
+        self, info: Info, number: str, text: str, idempotency_key: str
+    ) -> SalesOrderPayload:
+        principal = info.context.principal
+        author = principal.username or principal.client_id or "ledgergate"
+        notify = _notify_notes(info, await _source_of(info, number))
+        detail = _keyed(idempotency_key, number=number[:200], characters=len(text))
+        return await _change(info, "addSalesOrderNote", detail,
+                             lambda session, before_commit: orders.add_note(
+                                 session, number, author, text, idempotency_key,
                                  client=_key_owner(info), notify=notify, before_commit=before_commit))
 
     @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,

@@ -19,7 +19,12 @@ from ..ids import global_id
 from ..ledger.dataloaders import EntryByIdLoader
 from ..ledger.types import JournalEntry, SourceLink
 from ..scopes import DOCUMENT_WRITE, DOCUMENTS, LEDGER, OUTBOX
-from .dataloaders import OrderDeliveriesLoader, OrderEntriesLoader, OrderLinesLoader
+from .dataloaders import (
+    OrderDeliveriesLoader,
+    OrderEntriesLoader,
+    OrderLinesLoader,
+    OrderNotesLoader,
+)
 
 
 @strawberry.enum(description="OPEN → FULFILLED → INVOICED → PAID, or OPEN → CANCELLED; never back.")
@@ -69,6 +74,15 @@ class Delivery:
     last_error: str | None
     next_attempt_at: str | None
     delivered_at: str | None
+
+
+@strawberry.federation.type(requires_scopes=DOCUMENTS)
+class SalesOrderNote:
+    author: str
+    text: str
+    created_at: str
+    origin: str = strawberry.field(description="Where it was written: ledgergate, or the system "
+                                   "that pushed it (the CRM).")
 
 
 @strawberry.federation.type(requires_scopes=DOCUMENTS)
@@ -127,6 +141,19 @@ class SalesOrder:
     )
     async def deliveries(self, info: Info) -> list[Delivery]:
         return await one(_deliveries_of, info, self)
+
+    @strawberry.field(
+        description="Notes on the order, oldest first, from ledgergate and from its system.",
+        metadata=batched(lambda info, orders: _notes_of(info, orders)),
+    )
+    async def notes(self, info: Info) -> list[SalesOrderNote]:
+        return await one(_notes_of, info, self)
+
+
+async def _notes_of(info: Info, orders: Sequence[SalesOrder]) -> list:
+    groups = await info.context.loader(OrderNotesLoader).load_many([o.pk for o in orders])
+    return [[SalesOrderNote(author=n.author, text=n.text, created_at=n.created_at, origin=n.origin)
+             for n in notes] for notes in groups]
 
 
 async def _lines_of(info: Info, orders: Sequence[SalesOrder]) -> list:

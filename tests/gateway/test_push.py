@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.app import create_app
+from gateway.config import OutboxSettings
+from gateway.outbox_dispatcher import OutboxDispatcher
 from gateway.source_catalog import open_catalog
 from ledger.audit import MUTATION, PUSH_REFUSED
 from ledger.documents.model import SalesOrder
@@ -24,6 +26,7 @@ from sources.config import parse_sources_config
 from sources.demo.generate import generate_world
 from sources.demo.records.crm import Opportunity
 from sources.demo.services import create_crm_app
+from sources.demo.services.crm_ledger import LedgerOrders
 from sources.demo.services.serve import serving
 from sources.push import HEADER, sign
 from tests.callers import pin_actor_cache, tester_client
@@ -52,6 +55,7 @@ timeout = 1.0
 deadline = 1.0
 [systems.crm.deliveries]
 salesOrder = "/crm/ledger/sales-orders"
+salesOrderNote = "/crm/ledger/sales-order-notes"
 [systems.crm.push]
 secret = "push_secret"
 tolerance = 300
@@ -81,13 +85,20 @@ def records():
 
 
 @pytest.fixture
-async def hook(world, records):
-    async with serving(create_crm_app(records, api_key=KEY)) as url:
+def crm():
+    return LedgerOrders()
+
+
+@pytest.fixture
+async def hook(world, records, crm):
+    async with serving(create_crm_app(records, api_key=KEY, ledger_orders=crm)) as url:
         catalog = await open_catalog(parse_sources_config(sources_toml(url)),
                                      secrets={"crm": {"api_key": KEY, "push_secret": SECRET}})
         app = create_app(make_settings(), db=world.db, sources=catalog)
         pin_actor_cache(app)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://lg.test") as http:
+            http.dispatcher = OutboxDispatcher(world.db, catalog, OutboxSettings(retry_delays=(0.0,), jitter=0.0))
+            http.crm_url = url
             yield http
         await catalog.aclose()
 
@@ -209,3 +220,49 @@ async def test_create_sales_order_from_source_reads_the_record_through_the_conne
         [error] = (await gql(query, {"id": record, "k": f"other-{record}"}))["errors"]
         assert error["extensions"]["code"] == code, error
     assert (await state(world))["orders"] == 1
+
+
+NOTE = """mutation($n: String!, $t: String!, $k: String!) { addSalesOrderNote(number: $n, text: $t,
+  idempotencyKey: $k) { salesOrder { notes { author text origin } } } }"""
+
+
+async def _drain(dispatcher):
+    while await dispatcher.run_once():
+        pass
+
+
+async def test_notes_travel_both_ways_and_never_echo(world, hook, crm):
+    assert (await push(hook, event(1))).status_code == 200
+    gql = await tester_client(hook, world.db, ["crm"])
+    added = await gql(NOTE, {"n": "SO-000001", "t": "Customer asked for a PO number", "k": "n1"})
+    assert added["data"]["addSalesOrderNote"]["salesOrder"]["notes"] == [
+        {"author": "tester", "text": "Customer asked for a PO number", "origin": "ledgergate"}]
+    await _drain(hook.dispatcher)
+    async with httpx.AsyncClient(base_url=hook.crm_url, headers={"X-API-Key": KEY}) as client:
+        seen = (await client.get("/crm/ledger/sales-orders/ACME/SO-000001")).json()
+    assert seen["state"] == "OPEN" and [n["origin"] for n in seen["notes"]] == ["ledgergate"]
+    # A note written in the CRM arrives by push, once, and is not sent back.
+    note = crm.add_note("ACME", "SO-000001", "ana@crm", "PO 4711 attached")
+    body = orjson.dumps({"id": "evt_note_1", "type": "note.added", "data": {
+        "company": "ACME", "salesOrder": "SO-000001", "noteId": note["id"], "author": note["author"],
+        "text": note["text"]}})
+    assert (await push(hook, body)).json() == {"salesOrder": "SO-000001", "added": True}
+    same_note = body.replace(b"evt_note_1", b"evt_note_2")  # the CRM sends it again, as a new event
+    assert (await push(hook, same_note)).json() == {"salesOrder": "SO-000001", "added": False}
+    order = (await gql('{ salesOrder(number: "SO-000001") { notes { author text origin } } }'))["data"]
+    assert [n["origin"] for n in order["salesOrder"]["notes"]] == ["ledgergate", "crm"]
+    await _drain(hook.dispatcher)
+    assert [n["origin"] for n in crm.notes[("ACME", "SO-000001")]] == ["ledgergate", "crm"]
+    async with world.db.engine.connect() as c:
+        topics = (await c.execute(select(OutboxMessage.topic).order_by(OutboxMessage.id))).scalars().all()
+    assert topics == ["salesOrder", "salesOrderNote"]  # the CRM's own note made no message
+
+
+@pytest.mark.parametrize("text,words", [("", "needs some text"), ("x" * 4001, "at most 4000")])
+async def test_a_bad_note_is_refused(world, hook, text, words):
+    assert (await push(hook, event(1))).status_code == 200
+    gql = await tester_client(hook, world.db, ["crm"])
+    [error] = (await gql(NOTE, {"n": "SO-000001", "t": text, "k": "n"}))["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and words in error["message"]
+    [error] = (await gql(NOTE, {"n": "SO-000404", "t": "hello", "k": "m"}))["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND"

@@ -3,6 +3,7 @@
 - `sales_order_books`: per company, the journal and accounts its sales orders post to;
 - `sales_orders`, `sales_order_lines`: the documents, their state and version;
 - `sales_order_entries`: the invoice and payment entries each order posted;
+- `sales_order_notes`: notes on orders, written here or pushed by the order's system;
 - `document_requests`: idempotency keys of document writes;
 - `outbox_messages`: what other systems must hear, written with the change it reports;
 - `inbound_events`: what each signed push from a source system did, by its event id.
@@ -86,6 +87,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_sales_order_entries_order", "sales_order_entries", ["entity_id", "order_id"])
     op.create_table(
+        "sales_order_notes",
+        sa.Column("id", Id, primary_key=True),
+        _entity(),
+        sa.Column("order_id", Id, sa.ForeignKey("sales_orders.id"), nullable=False),
+        sa.Column("author", sa.String(128), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("origin", sa.String(64), nullable=False),
+        sa.Column("external_id", sa.String(128), nullable=True),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.UniqueConstraint("order_id", "origin", "external_id", name="uq_sales_order_notes_external"),
+    )
+    op.create_index("ix_sales_order_notes_order", "sales_order_notes", ["entity_id", "order_id", "id"])
+    op.create_table(
         "document_requests",
         sa.Column("id", Id, primary_key=True),
         _entity(),
@@ -137,5 +151,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("inbound_events", "outbox_messages", "document_requests", "sales_order_entries",
-                  "sales_order_lines", "sales_orders", "sales_order_books"):
+                  "sales_order_notes", "sales_order_lines", "sales_orders", "sales_order_books"):
         op.drop_table(table)

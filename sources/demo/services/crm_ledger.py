@@ -1,8 +1,12 @@
 """The demo CRM's write side: the finance status of sales orders, as the ledger reports it.
 
     POST /crm/ledger/sales-orders        a sales order's status (the ledger's outbox message)
+    POST /crm/ledger/sales-order-notes   a note written in the ledger on an order
     GET  /crm/ledger/sales-orders        every order the CRM holds
-    GET  /crm/ledger/sales-orders/{company}/{number}   one, as the CRM shows it
+    GET  /crm/ledger/sales-orders/{company}/{number}   one, as the CRM shows it, with its notes
+
+A note written in the CRM (`add_note`) is stored with origin `crm` and pushed to the
+ledger by the caller (`sources.push`); notes that came from the ledger are never pushed back.
 
 The POST behaves as payment APIs do (Stripe's `Idempotency-Key`): the header is required;
 the first request under a key is applied and its answer stored; any later request under
@@ -29,6 +33,7 @@ from starlette.routing import Route
 from .routes import JSONResponse, error
 
 PATH = "/crm/ledger/sales-orders"
+NOTES_PATH = "/crm/ledger/sales-order-notes"
 FIELDS = ("number", "version", "state", "customer", "currency", "total", "amountInvoiced",
           "amountPaid", "amountDue", "invoiceNumber", "paidOn", "updatedAt", "source")
 
@@ -55,16 +60,33 @@ class LedgerOrders:
         # Every POST by its Idempotency-Key, replays and failures included.
         self.requests: dict[str, int] = {}
         self.faults = Faults()
+        # (company, number) → notes, each {id, author, text, origin}.
+        self.notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._lock = asyncio.Lock()
 
     def routes(self) -> list[Route]:
         return [
             Route(PATH, self._post, methods=["POST"]),
+            Route(NOTES_PATH, self._post_note, methods=["POST"]),
             Route(PATH, self._list, methods=["GET"]),
             Route(PATH + "/{company:str}/{number:str}", self._one, methods=["GET"]),
         ]
 
     async def _post(self, request: Request) -> Response:
+        return await self._keyed(request, self._apply)
+
+    async def _post_note(self, request: Request) -> Response:
+        return await self._keyed(request, self._apply_note)
+
+    def add_note(self, company: str, number: str, author: str, text: str) -> dict[str, Any]:
+        """A note written in the CRM on a ledger order: stored, to be pushed by the caller."""
+        notes = self.notes.setdefault((company, number), [])
+        note = {"id": f"CRM-N{sum(map(len, self.notes.values())) + 1}", "author": author,
+                "text": text, "origin": "crm"}
+        notes.append(note)
+        return note
+
+    async def _keyed(self, request: Request, apply) -> Response:
         key = request.headers.get("idempotency-key", "")
         if not key or len(key) > 255:
             return error(400, "bad_request", "an Idempotency-Key header (1-255 characters) is required")
@@ -82,7 +104,7 @@ class LedgerOrders:
                     return error(422, "idempotency_key_reused",
                                  "this Idempotency-Key was used with another request")
                 return JSONResponse(stored[2], stored[1], headers={"Idempotent-Replayed": "true"})
-            status, answer = self._apply(body)
+            status, answer = apply(body)
             if status < 500:
                 self.keys[key] = (body, status, answer)
             if self.faults.fail_after and status == 200:
@@ -109,6 +131,21 @@ class LedgerOrders:
         self.applied.append((*where, message["version"]))
         return 200, {"applied": True, "version": message["version"]}
 
+    def _apply_note(self, body: bytes) -> tuple[int, dict]:
+        try:
+            note = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 400, {"error": "bad_request", "message": "the body must be JSON"}
+        needed = ("company", "number", "noteId", "author", "text")
+        if not isinstance(note, dict) or not all(isinstance(note.get(k), str) for k in needed):
+            return 422, {"error": "invalid", "message": f"{', '.join(needed)} are required"}
+        notes = self.notes.setdefault((note["company"], note["number"]), [])
+        if any(n["id"] == note["noteId"] for n in notes):
+            return 200, {"applied": False}
+        notes.append({"id": note["noteId"], "author": note["author"], "text": note["text"],
+                      "origin": "ledgergate"})
+        return 200, {"applied": True}
+
     async def _list(self, request: Request) -> Response:
         return JSONResponse(list(self.orders.values()))
 
@@ -116,4 +153,5 @@ class LedgerOrders:
         found = self.orders.get((request.path_params["company"], request.path_params["number"]))
         if found is None:
             return error(404, "not_found", "no such sales order")
-        return JSONResponse(found)
+        where = (request.path_params["company"], request.path_params["number"])
+        return JSONResponse({**found, "notes": self.notes.get(where, [])})
