@@ -10,7 +10,7 @@ import logging
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from ledger.store import LedgerDatabase, PoolSettings
 from resolvers.schema import build_schema
@@ -20,6 +20,7 @@ from .auth.issuers import builtin_issuer, external_issuer
 from .auth.principal import BearerPrincipalResolver
 from .auth.scopes import known_scopes
 from .auth.server import OAuthEndpoints
+from .change_bus import ChangeBus
 from .config import Settings
 from .graphiql import graphiql_routes
 from .graphql_http import GraphQLEndpoint
@@ -27,6 +28,7 @@ from .outbox_dispatcher import OutboxDispatcher
 from .push_endpoint import PushEndpoint
 from .rate_limit import RateLimits
 from .secrets import SecretsError, configured_key
+from .subscriptions import SubscriptionsView
 
 log = logging.getLogger("ledgergate")
 
@@ -137,6 +139,11 @@ def create_app(
     dispatcher = None
     if settings.outbox.dispatch and catalog.deliveries:
         dispatcher = OutboxDispatcher(database, catalog, settings.outbox)
+    bus = ChangeBus(database)
+    subscriptions = SubscriptionsView(
+        schema, database, principals, settings.limits, catalog, bus,
+        connections_per_request=pools.connections_per_request, connection_timeout=pools.pool_timeout,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -146,7 +153,9 @@ def create_app(
         gc.freeze()
         stop = asyncio.Event()
         running = None if dispatcher is None else asyncio.create_task(dispatcher.run(stop), name="outbox")
+        await bus.start()
         yield
+        await bus.stop()
         if running is not None:
             stop.set()
             await running
@@ -157,6 +166,7 @@ def create_app(
 
     routes = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", subscriptions),
         Route("/healthz", healthz, methods=["GET"]),
         *oauth.routes(),
     ]
@@ -172,4 +182,6 @@ def create_app(
     app.state.principals = principals
     app.state.rate_limits = rate_limits
     app.state.outbox = dispatcher
+    app.state.changes = bus
+    app.state.subscriptions = subscriptions
     return app

@@ -91,28 +91,31 @@ class OutboxDispatcher:
         if path is None or source is None:
             await outbox.failed(engine, message, self.name, permanent=True, schedule=self.schedule,
                                 error=f"{message.system} is not configured to take {message.topic} "
-                                f"messages ([systems.{message.system}.deliveries])")
+                                f"messages ([systems.{message.system}.deliveries])",
+                                announcements=self.db.announcements)
             return
         try:
             async with self._slots:
                 await source.deliver(path, message.idempotency_key, message.payload)
         except DeliveryRefused as error:
             state = await outbox.failed(engine, message, self.name, str(error), permanent=True,
-                                        schedule=self.schedule)
+                                        schedule=self.schedule, announcements=self.db.announcements)
             log.warning("outbox message %s refused for good (%s): %s", message.id, state, error)
             return
         except SourceError as error:
             state = await outbox.failed(engine, message, self.name, str(error),
-                                        schedule=self.schedule, rng=self._rng)
+                                        schedule=self.schedule, rng=self._rng,
+                                        announcements=self.db.announcements)
             log.info("outbox message %s attempt %s failed (%s): %s", message.id, message.attempts,
                      state, error)
             return
         except Exception as error:  # a bug of ours or of a plug-in: retried, and logged whole
             log.exception("outbox message %s: delivery raised", message.id)
             await outbox.failed(engine, message, self.name, f"internal error: {type(error).__name__}",
-                                schedule=self.schedule, rng=self._rng)
+                                schedule=self.schedule, rng=self._rng,
+                                announcements=self.db.announcements)
             return
-        await outbox.delivered(engine, message, self.name)
+        await outbox.delivered(engine, message, self.name, announcements=self.db.announcements)
 
     async def _report(self) -> None:
         now = time.monotonic()

@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .changes import announce_on
 from .model import Base, EntityScoped, Id
 
 
@@ -85,6 +86,8 @@ class OutboxMessage(EntityScoped, Base):
 
 
 PENDING, DELIVERED, DEAD = "PENDING", "DELIVERED", "DEAD"
+# What a delivery's change is announced as (`ledger.changes`): key `<topic>:<record key>`.
+DELIVERY_TOPIC = "delivery"
 # After each failed attempt, the wait before the next (seconds): Intacct's 10 s, 30 s and
 # 90 s, then longer; after the last, the message is DEAD until an operator retries it.
 DEFAULT_DELAYS = (10.0, 30.0, 90.0, 300.0, 1800.0, 7200.0)
@@ -175,20 +178,30 @@ async def claim(engine: AsyncEngine, owner: str, *, limit: int = 100, lease: flo
 
 
 async def delivered(engine: AsyncEngine, message: Claimed, owner: str,
-                    now: dt.datetime | None = None) -> bool:
+                    now: dt.datetime | None = None, announcements=None) -> bool:
     """Mark a message delivered; False if `owner` had lost its lease (another dispatcher
-    has it now, and will deliver it again under the same key: the receiver ignores it)."""
+    has it now, and will deliver it again under the same key: the receiver ignores it).
+    The change is announced (`ledger.changes`; on SQLite to `announcements`)."""
     async with engine.begin() as connection:
         result = await connection.execute(
             update(_TABLE).where(_M.id == message.id, _M.lease_owner == owner, _M.state == PENDING)
             .values(state=DELIVERED, delivered_at=stamp(now or utc_now()), lease_owner=None,
                     lease_expires_at=None, last_error=None))
-    return result.rowcount == 1
+        done = result.rowcount == 1
+        pending = await _announce(connection, message) if done else None
+    if pending and announcements is not None:
+        announcements.emit(pending)
+    return done
+
+
+async def _announce(connection, message: Claimed) -> str | None:
+    return await announce_on(connection, message.entity_id, DELIVERY_TOPIC,
+                             f"{message.topic}:{message.record_key}")
 
 
 async def failed(engine: AsyncEngine, message: Claimed, owner: str, error: str, *,
                  schedule: RetrySchedule, permanent: bool = False, now: dt.datetime | None = None,
-                 rng: random.Random | None = None) -> str | None:
+                 rng: random.Random | None = None, announcements=None) -> str | None:
     """Record a failed attempt: PENDING again after the schedule's wait, or DEAD when the
     schedule is spent or the receiver refused it for good (`permanent`). Returns the new
     state, or None if `owner` had lost its lease."""
@@ -203,8 +216,11 @@ async def failed(engine: AsyncEngine, message: Claimed, owner: str, error: str, 
         result = await connection.execute(
             update(_TABLE).where(_M.id == message.id, _M.lease_owner == owner, _M.state == PENDING)
             .values(**values))
-    if result.rowcount != 1:
-        return None
+        if result.rowcount != 1:
+            return None
+        pending = await _announce(connection, message)
+    if pending and announcements is not None:
+        announcements.emit(pending)
     return values.get("state", PENDING)
 
 

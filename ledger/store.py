@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .changes import LISTENERS_KEY, Announcements
 from .reference_cache import REFERENCE_CACHE_KEY, ReferenceCache
 from .tenancy import ENTITY_KEY, LedgerSession
 
@@ -81,6 +82,8 @@ class LedgerDatabase:
         # process, checked against the database's version at every posting.
         self.references = ReferenceCache()
         self._group_commit: GroupCommit | None = None
+        # Committed changes, for this process's subscribers on SQLite (`ledger.changes`).
+        self.announcements = Announcements()
 
     @classmethod
     def from_url(cls, url: str, *, echo: bool = False, pool: PoolSettings | None = None) -> LedgerDatabase:
@@ -91,6 +94,7 @@ class LedgerDatabase:
         queue behind another's connections (authentication) uses one. Dispose it apart."""
         url = self.engine.url.render_as_string(hide_password=False)
         sibling = LedgerDatabase(create_engine(url, echo=self.engine.echo, pool=pool))
+        sibling.announcements = self.announcements
         for name, listener in self._listeners:
             sibling.listen(name, listener)
         self._pools.append(sibling)
@@ -120,7 +124,8 @@ class LedgerDatabase:
     @asynccontextmanager
     async def session(self, entity_id: int | None) -> AsyncIterator[AsyncSession]:
         """A session confined to `entity_id` (None: only `ALL_ENTITIES` statements run)."""
-        info = {ENTITY_KEY: entity_id, REFERENCE_CACHE_KEY: self.references}
+        info = {ENTITY_KEY: entity_id, REFERENCE_CACHE_KEY: self.references,
+                LISTENERS_KEY: self.announcements}
         async with self._sessions(info=info) as session:
             yield session
 

@@ -15,6 +15,7 @@ from .audit.queries import AuditQueries
 from .compiled import check_schema, compiled_executor
 from .documents.mutations import DocumentMutations, OutboxMutations
 from .documents.queries import DocumentQueries
+from .documents.subscriptions import DocumentSubscriptions
 from .errors import user_input_error
 from .ledger.mutations import LedgerMutations
 from .ledger.queries import LedgerQueries
@@ -37,6 +38,8 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation", (LedgerMutations, AdminMutations, RateMutations, DocumentMutations, OutboxMutations)
 )
+
+Subscription = merge_types("Subscription", (DocumentSubscriptions,))
 
 # Parsing and validating are most of a small query's cost; clients send variables, so the
 # same documents recur and caching them is safe (bounded, keyed by document text).
@@ -136,6 +139,7 @@ def build_schema(
         federation_version="2.5",
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Account, JournalEntry, JournalLine, SourceRecord, *record_classes],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         # Parsing (with the token limit), the query limits and validation, cached per

@@ -149,6 +149,15 @@ def missing_scopes(scopes: frozenset[str], required: Iterable[str]) -> list[str]
     return sorted(s for s in required if s not in scopes)
 
 
+def check_field_scopes(info: Any, type_name: str, field_name: str) -> None:
+    """Raise FORBIDDEN unless the caller holds the scopes of `type_name.field_name`, from the
+    same table `ScopeMiddleware` enforces: for a subscription's root field, which
+    graphql-core subscribes to rather than resolves (no middleware sees it)."""
+    required = info.schema.scope_policy.table.get((type_name, field_name), ())
+    if missing := missing_scopes(info.context.principal.scopes, required):
+        raise forbidden(f"{type_name}.{field_name}", missing)
+
+
 def check_scope(info: Any, scope: str, where: str) -> None:
     """Raise FORBIDDEN unless the caller holds `scope` (checks decided by data)."""
     if scope not in info.context.principal.scopes:

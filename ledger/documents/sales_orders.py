@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..changes import announce
 from ..drafts import EntryDraft, LineDraft, SourceRef
 from ..errors import Conflict, NotFound, Rejected, Violation
 from ..hashing import fingerprint
@@ -150,6 +151,7 @@ async def _finish(session: AsyncSession, order: SalesOrder, client: str, key: st
         ))
     change = Change(order.id, order.number, order.version, entry_id)
     await session.flush()
+    await announce(session, order.entity_id, TOPIC, order.id)
     if before_commit is not None:
         await before_commit(session, change)
     await session.commit()
@@ -488,6 +490,7 @@ async def add_note(
         ))
     change = Change(order.id, order.number, order.version, note_id=note.id)
     await session.flush()
+    await announce(session, order.entity_id, TOPIC, order.id)
     if before_commit is not None:
         await before_commit(session, change)
     await session.commit()
