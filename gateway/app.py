@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from ledger.outbox import DELIVERY_TOPIC
 from ledger.store import LedgerDatabase, PoolSettings
 from resolvers.schema import build_schema
 from resolvers.sources.catalog import SourceCatalog
@@ -140,6 +141,9 @@ def create_app(
     if settings.outbox.dispatch and catalog.deliveries:
         dispatcher = OutboxDispatcher(database, catalog, settings.outbox)
     bus = ChangeBus(database)
+    if dispatcher is not None:
+        # A committed change may have written messages: deliver now, not at the next poll.
+        bus.watchers.append(lambda _entity, topic, _key: topic != DELIVERY_TOPIC and dispatcher.wake())
     subscriptions = SubscriptionsView(
         schema, database, principals, settings.limits, catalog, bus,
         connections_per_request=pools.connections_per_request, connection_timeout=pools.pool_timeout,

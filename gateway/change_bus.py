@@ -31,6 +31,9 @@ class ChangeBus:
         self._queues: dict[int, set[asyncio.Queue]] = defaultdict(set)
         self._connection = None
         self._raw = None
+        # Called with (entity id, topic, key) of every change, before the subscribers
+        # (the outbox dispatcher wakes on a change instead of waiting for its next poll).
+        self.watchers: list = []
 
     async def start(self) -> None:
         if self.db.is_sqlite:
@@ -58,6 +61,8 @@ class ChangeBus:
             log.warning("ignored a malformed change announcement %r", announcement[:100])
             return
         entity_id, topic, key = parsed
+        for watcher in self.watchers:
+            watcher(entity_id, topic, key)
         for queue in list(self._queues.get(entity_id, ())):
             try:
                 queue.put_nowait((topic, key))

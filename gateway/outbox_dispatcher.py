@@ -58,10 +58,13 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """One round: claim, deliver, record. Returns how many messages it handled."""
+        """One round: claim, deliver, record (the deliveries in one transaction, each
+        failure in its own). Returns how many messages it handled."""
         claimed = await outbox.claim(self.db.engine, self.name, limit=self.settings.batch,
                                      lease=self.settings.lease_seconds)
-        await asyncio.gather(*(self._deliver(message) for message in claimed))
+        taken = await asyncio.gather(*(self._deliver(message) for message in claimed))
+        await outbox.delivered(self.db.engine, [m for m, ok in zip(claimed, taken) if ok], self.name,
+                               announcements=self.db.announcements)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -84,7 +87,9 @@ class OutboxDispatcher:
                     waiter.cancel()
         log.info("outbox dispatcher %s stopped", self.name)
 
-    async def _deliver(self, message: Claimed) -> None:
+    async def _deliver(self, message: Claimed) -> bool:
+        """Deliver one message; True if the system took it (the caller records it), else
+        the failure is recorded here."""
         engine = self.db.engine
         path = self.catalog.deliveries.get(message.system, {}).get(message.topic)
         source = self.catalog.sources.get(message.system)
@@ -93,7 +98,7 @@ class OutboxDispatcher:
                                 error=f"{message.system} is not configured to take {message.topic} "
                                 f"messages ([systems.{message.system}.deliveries])",
                                 announcements=self.db.announcements)
-            return
+            return False
         try:
             async with self._slots:
                 await source.deliver(path, message.idempotency_key, message.payload)
@@ -101,21 +106,21 @@ class OutboxDispatcher:
             state = await outbox.failed(engine, message, self.name, str(error), permanent=True,
                                         schedule=self.schedule, announcements=self.db.announcements)
             log.warning("outbox message %s refused for good (%s): %s", message.id, state, error)
-            return
+            return False
         except SourceError as error:
             state = await outbox.failed(engine, message, self.name, str(error),
                                         schedule=self.schedule, rng=self._rng,
                                         announcements=self.db.announcements)
             log.info("outbox message %s attempt %s failed (%s): %s", message.id, message.attempts,
                      state, error)
-            return
+            return False
         except Exception as error:  # a bug of ours or of a plug-in: retried, and logged whole
             log.exception("outbox message %s: delivery raised", message.id)
             await outbox.failed(engine, message, self.name, f"internal error: {type(error).__name__}",
                                 schedule=self.schedule, rng=self._rng,
                                 announcements=self.db.announcements)
-            return
-        await outbox.delivered(engine, message, self.name, announcements=self.db.announcements)
+            return False
+        return True
 
     async def _report(self) -> None:
         now = time.monotonic()

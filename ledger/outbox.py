@@ -177,21 +177,29 @@ async def claim(engine: AsyncEngine, owner: str, *, limit: int = 100, lease: flo
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-async def delivered(engine: AsyncEngine, message: Claimed, owner: str,
-                    now: dt.datetime | None = None, announcements=None) -> bool:
-    """Mark a message delivered; False if `owner` had lost its lease (another dispatcher
-    has it now, and will deliver it again under the same key: the receiver ignores it).
-    The change is announced (`ledger.changes`; on SQLite to `announcements`)."""
+async def delivered(engine: AsyncEngine, messages: Claimed | Sequence[Claimed], owner: str,
+                    now: dt.datetime | None = None, announcements=None) -> int:
+    """Mark messages delivered, in one transaction; returns how many `owner` still held (a
+    message whose lease it lost is another dispatcher's now, which will deliver it again
+    under the same key: the receiver ignores it). Each is announced (`ledger.changes`; on
+    SQLite to `announcements`, after the commit)."""
+    batch = [messages] if isinstance(messages, Claimed) else list(messages)
+    if not batch:
+        return 0
     async with engine.begin() as connection:
-        result = await connection.execute(
-            update(_TABLE).where(_M.id == message.id, _M.lease_owner == owner, _M.state == PENDING)
+        rows = await connection.execute(
+            update(_TABLE).where(_M.id.in_([m.id for m in batch]), _M.lease_owner == owner,
+                                 _M.state == PENDING)
             .values(state=DELIVERED, delivered_at=stamp(now or utc_now()), lease_owner=None,
-                    lease_expires_at=None, last_error=None))
-        done = result.rowcount == 1
-        pending = await _announce(connection, message) if done else None
-    if pending and announcements is not None:
-        announcements.emit(pending)
-    return done
+                    lease_expires_at=None, last_error=None)
+            .returning(_M.id))
+        done = {row.id for row in rows}
+        pending = [await _announce(connection, m) for m in batch if m.id in done]
+    if announcements is not None:
+        for message in pending:
+            if message:
+                announcements.emit(message)
+    return len(done)
 
 
 async def _announce(connection, message: Claimed) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import orjson
@@ -127,6 +128,8 @@ class LedgerOrders:
                          "message": f"version {message['version']} is older than {held['version']}"}
         record = {name: message.get(name) for name in FIELDS}
         record["company"] = message["company"]
+        # When the CRM took it (benchmarks measure the latency from the ledger's commit).
+        record["receivedAt"] = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
         self.orders[where] = record
         self.applied.append((*where, message["version"]))
         return 200, {"applied": True, "version": message["version"]}
