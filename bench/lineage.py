@@ -7,11 +7,11 @@ The gateway runs in this process under uvicorn on loopback, with the benchmark's
 httpx client; the demo ledger is built once at `--scale` into `var/bench-lineage-<scale>.db`
 (seed 7, the `.json` of its scale beside it), or at `--db`: a SQLite file path or any
 SQLAlchemy URL (`bench.ledgerdb`: a database at a URL is migrated, and the demo built there
-at `--scale` unless it has an entity already; its scale is the caller's to keep). The five demo source systems run in a child
-process (`serve_demo_sources`, free ports, fresh credentials), each app wrapped to count
-the requests it receives: in this process their records (some 100,000 objects) would make
-each of the gateway's full garbage collections more than twice as long, a cost a deployed
-gateway does not pay. The child stops when this process closes its stdin (or dies).
+at `--scale` unless it has an entity already; its scale is the caller's to keep). The five
+demo source systems run in a child process (`serve_demo_sources`, free ports, fresh
+credentials), each app wrapped to count the requests it receives: in this process their
+records (some 100,000 objects) would make each of the gateway's full garbage collections
+more than twice as long, a cost a deployed gateway does not pay. The child stops when this process closes its stdin (or dies).
 Prints a Markdown table:
 
 - the lineage query: 100 SOFTCO journal entries (34 SALES, 33 PAYROLL, 33 AP, as three

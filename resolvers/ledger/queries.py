@@ -101,7 +101,9 @@ class LedgerQueries:
     ) -> Connection[JournalEntry]:
         size = info.context.page_size(first)
         position = parse_cursor(after, dt.date, int) if after else None
-        rows, has_next = await info.context.loader(EntryPageLoader).load((from_, to, journal, size, position))
+        # Through a loader: sibling root fields' pages come back in one batch (EntryPageLoader).
+        key = (from_, to, journal, size, position)
+        rows, has_next = await info.context.loader(EntryPageLoader).load(key)
         return connection(rows, has_next, JournalEntry.from_row, lambda r: cursor(r.date, r.seq))
 
     @strawberry.federation.field(requires_scopes=LEDGER)
