@@ -310,6 +310,8 @@ class JournalLine(EntityScoped, Base):
         UniqueConstraint("entry_id", "line_no"),
         Index("ix_journal_lines_account_date", "entity_id", "account_id", "date", "id"),
         Index("ix_journal_lines_entity_date", "entity_id", "date", "account_id"),
+        # An entity's lines of given entries (every `JournalEntry.lines` batch): migration 0012.
+        Index("ix_journal_lines_entity_entry", "entity_id", "entry_id", "line_no"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
