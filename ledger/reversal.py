@@ -14,15 +14,9 @@ from .hashing import EntryContent, LineContent, SourceContent, fingerprint
 from .history import CodeBook, entry_contents
 from .model import Account, JournalEntry, YearEndClose
 from .money import currency_scale, from_minor
-from .posting import (
-    BeforeCommit,
-    Posting,
-    check_key,
-    lock_entity,
-    replays,
-    resolve_refs,
-    write_postings,
-)
+from .posting import BeforeCommit, lock_entity
+from .posting_plan import Posting, check_key, replays, resolve_refs
+from .posting_write import write_postings
 from .validators import validate_entry
 
 

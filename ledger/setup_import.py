@@ -47,7 +47,8 @@ from .model import (
     JournalEntry,
 )
 from .money import parse_decimal
-from .posting import Posting, post_entries
+from .posting import post_entries
+from .posting_plan import Posting
 
 KINDS = ("groups", "chart", "dimensions", "opening")
 COLUMNS = {
