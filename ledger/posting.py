@@ -9,7 +9,7 @@ planned under the lock (`ledger.posting_plan`), then written (`ledger.posting_wr
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,11 @@ from .posting_plan import MAX_LINES, Found, Posting, batch_error, plan_postings
 from .posting_write import write_plan
 from .tenancy import ENTITY_KEY
 
-BeforeCommit = Callable[[AsyncSession, Sequence[int]], Awaitable[None]]
+# Called with the session, the entry ids and the numbers of the entries this transaction
+# wrote (id → number; a replayed entry's is not there) just before a write commits, so
+# that what it writes (the audit row, `ledger.audit`) commits or rolls back with the
+# entries.
+BeforeCommit = Callable[[AsyncSession, Sequence[int], Mapping[int, str]], Awaitable[None]]
 
 
 async def lock_entity(session: AsyncSession) -> Entity:
@@ -48,7 +52,7 @@ async def post_entries(
     same request returns the original entry; with a different request it raises Conflict.
     Any broken rule raises InvalidEntry listing every violation of every entry, and
     nothing is written.
-    `before_commit(session, ids)` runs in the same transaction, before it commits.
+    `before_commit(session, ids, numbers)` runs in the same transaction, before it commits.
     An entry of more than `max_lines` lines is refused. `found[i]` is what the caller found
     of posting i beforehand (its source links, say): violations, reported with the ledger's
     own, or an error that stops it (a source that could not answer); either way ignored when
@@ -62,7 +66,9 @@ async def post_entries(
     await write_plan(session, entity, plan)
     ids = [plan.ids[i] for i in range(len(postings))]
     if before_commit is not None:
-        await before_commit(session, ids)
+        await before_commit(
+            session, ids, {entry.id: entry.number for entry in plan.written.values()}
+        )
     await session.commit()
     return ids
 

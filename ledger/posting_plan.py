@@ -44,8 +44,7 @@ KEY_RULE = (
     "ending with a space"
 )
 
-# Called with the session and the entry ids just before a write commits, so that what it
-# writes (the audit row, `ledger.audit`) commits or rolls back with the entries.
+
 @dataclass(frozen=True)
 class Posting:
     """A draft to post, with the idempotency key it came with (None for internal loads).

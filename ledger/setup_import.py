@@ -351,7 +351,7 @@ async def _opening(session, rows: list[Row], record, date: dt.date, journal: str
     # that read first may not get it): end the read above first.
     await session.rollback()
 
-    async def before_commit(session_, ids: Sequence[int]) -> None:
+    async def before_commit(session_, ids: Sequence[int], _numbers) -> None:
         await record(session_, "importOpeningBalances", {
             "date": date.isoformat(), "journal": journal, "rows": len(rows), "entries": list(ids),
         })
