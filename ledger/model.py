@@ -377,7 +377,7 @@ class IdempotencyKey(EntityScoped, Base):
     # loads, and keys stored before keys were per client).
     client_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # A client's key is at most 200 characters; a batch's entries add ` #index ` to it
-    # (`posting.batch_postings`).
+    # (`posting_plan.batch_postings`).
     key: Mapped[str] = mapped_column(String(220))
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))

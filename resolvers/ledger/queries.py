@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from ledger import model, reads
-from ledger.posting import entry_number
+from ledger.posting_write import entry_number
 from ledger.verification import verify_chain
 
 from ..ids import cursor, parse_cursor, parse_global_id

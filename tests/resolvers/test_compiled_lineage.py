@@ -19,7 +19,8 @@ import pytest
 
 from gateway.app import create_app
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
-from ledger.posting import Posting, post_entries
+from ledger.posting import post_entries
+from ledger.posting_plan import Posting
 from resolvers.sources.catalog import SourceCatalog
 from sources.base import FieldSpec, RecordType
 from sources.errors import SourceTimeout, SourceUnavailable
