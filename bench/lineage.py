@@ -1,14 +1,17 @@
 """Lineage benchmark: journal entries → their lines → live source records in three systems.
 
     python -m bench.lineage [--scale 1] [--repeat 15] [--slow hr] [--timeout 1.0] [--delay 3.0]
+                            [--db PATH | postgresql://…]
 
 The gateway runs in this process under uvicorn on loopback, with the benchmark's own
 httpx client; the demo ledger is built once at `--scale` into `var/bench-lineage-<scale>.db`
-(seed 7, the `.json` of its scale beside it). The five demo source systems run in a child
-process (`serve_demo_sources`, free ports, fresh credentials), each app wrapped to count
-the requests it receives: in this process their records (some 100,000 objects) would make
-each of the gateway's full garbage collections more than twice as long, a cost a deployed
-gateway does not pay. The child stops when this process closes its stdin (or dies).
+(seed 7, the `.json` of its scale beside it), or at `--db`: a SQLite file path or any
+SQLAlchemy URL (`bench.ledgerdb`: a database at a URL is migrated, and the demo built there
+at `--scale` unless it has an entity already; its scale is the caller's to keep). The five
+demo source systems run in a child process (`serve_demo_sources`, free ports, fresh
+credentials), each app wrapped to count the requests it receives: in this process their
+records (some 100,000 objects) would make each of the gateway's full garbage collections
+more than twice as long, a cost a deployed gateway does not pay. The child stops when this process closes its stdin (or dies).
 Prints a Markdown table:
 
 - the lineage query: 100 SOFTCO journal entries (34 SALES, 33 PAYROLL, 33 AP, as three
@@ -356,14 +359,14 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.1f} ms"
 
 
-async def demo_auditor(db: Path) -> tuple[str, str]:
+async def demo_auditor(url: str) -> tuple[str, str]:
     """The demo's auditor client in the bench ledger, with a fresh secret."""
     from gateway.cli import DEMO_SYSTEMS
     from gateway.demo.clients import provision_demo_clients
     from ledger.migrate import upgrade
     from ledger.store import LedgerDatabase
 
-    database = LedgerDatabase.from_url(f"sqlite:///{db}")
+    database = LedgerDatabase.from_url(url)
     try:
         await upgrade(database.engine)
         [auditor] = [c for c in await provision_demo_clients(database, DEMO_SYSTEMS) if c.role == "auditor"]
@@ -372,27 +375,29 @@ async def demo_auditor(db: Path) -> tuple[str, str]:
         await database.dispose()
 
 
-async def run(args: argparse.Namespace, db: Path) -> list[tuple[str, str, str, str]]:
-    from bench.credentials import bench_key_file
+async def run(args: argparse.Namespace, url: str) -> list[tuple[str, str, str, str]]:
+    from bench.ledgerdb import key_file_for, sqlite_path
     from gateway.app import create_app
     from gateway.config import Settings
     from gateway.demo.sources import DEMO_SOURCES_FILE, demo_credentials, relocate
     from gateway.source_catalog import open_catalog
     from sources.config import load_sources_config
 
-    scale = json.loads(db.with_name(db.name + ".json").read_text())["scale"]
+    scale = args.scale  # a SQLite ledger's was checked against its `.json` (`ensure_ledger`)
     gateway_secrets, service_secrets = demo_credentials()
     rows: list[tuple[str, str, str, str]] = []
     settings = Settings(
-        database_url=f"sqlite:///{db}", graphiql=False, secrets_key_file=bench_key_file(db)
+        database_url=url, graphiql=False, secrets_key_file=key_file_for(url)
     )
     # As the demo's auditor (it reads everything), with a token from the gateway itself.
-    auditor = await demo_auditor(db)
+    auditor = await demo_auditor(url)
     headers: dict[str, str] = {}
     query = lineage_query()
     ledger_only = lineage_query(with_records=False)
 
-    pos_db = db.with_name(db.stem + "-pos.db")
+    db = sqlite_path(url)
+    pos_db = (db.with_name(db.stem + "-pos.db") if db is not None
+              else ROOT / "var" / f"bench-lineage-{scale:g}-pos.db")
     async with sources_process(scale, pos_db, service_secrets) as running, \
             httpx.AsyncClient(timeout=60) as client:
         config = relocate(load_sources_config(DEMO_SOURCES_FILE), running)  # type: ignore[arg-type]
@@ -653,7 +658,8 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--db", type=Path, help="default: var/bench-lineage-<scale>.db")
+    parser.add_argument("--db", help="a SQLite file path or any SQLAlchemy URL "
+                        "(default: var/bench-lineage-<scale>.db)")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per figure (at least 7)")
     parser.add_argument("--slow", choices=SYSTEMS, default="hr", help="the system that times out")
     parser.add_argument("--timeout", type=float, default=2.0, help="the slow system's timeout and deadline (the demo config's: 2 s)")
@@ -662,21 +668,28 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 7:
         parser.error("--repeat must be at least 7")
-    db = args.db or ROOT / "var" / f"bench-lineage-{args.scale:g}.db"
+    from bench.ledgerdb import database_url, describe, ensure_demo, sqlite_path
+
+    url = database_url(args.db or ROOT / "var" / f"bench-lineage-{args.scale:g}.db")
     started = time.monotonic()
-    built = ensure_ledger(db, args.scale)
+    path = sqlite_path(url)
+    if path is not None:
+        built = ensure_ledger(path, args.scale)
+    else:
+        built = asyncio.run(ensure_demo(url, args.scale))
     if built is not None:
-        print(f"built {db} in {built:.0f} s", file=sys.stderr)
+        print(f"built {describe(url)} in {built:.0f} s", file=sys.stderr)
 
     async def bounded() -> list:
         async with asyncio.timeout(args.budget - (time.monotonic() - started)):
-            return await run(args, db)
+            return await run(args, url)
 
     try:
         rows = asyncio.run(bounded())
     except TimeoutError:
         raise SystemExit(f"bench.lineage: stopped after the {args.budget:g} s budget") from None
-    print(f"\n{ENTITY}, scale {args.scale:g}, {time.monotonic() - started:.0f} s in all:\n", file=sys.stderr)
+    print(f"\n{describe(url)}, {ENTITY}, scale {args.scale:g}, {time.monotonic() - started:.0f} s in all:\n",
+          file=sys.stderr)
     print("| benchmark | ledgergate | baseline | ratio |")
     print("| --- | --- | --- | --- |")
     for row in rows:

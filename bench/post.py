@@ -205,16 +205,11 @@ class DirectPosting:
         self.writer = contextlib.nullcontext()
 
     async def post(self, entity_id, posting, *, found=(), max_lines, audit_event=None):
-        from sqlalchemy import select
-
         from ledger import audit
-        from ledger.model import JournalEntry
         from ledger.posting import post_entries
 
-        async def record(session, ids):
-            numbers = dict((await session.execute(
-                select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(ids)))).all())
-            await audit.append(session, [audit_event([{"id": i, "number": numbers[i]} for i in ids])])
+        async def record(session, ids, numbers):
+            await audit.append(session, [audit_event([{"id": i, "number": numbers.get(i)} for i in ids])])
 
         async with self.database.session(entity_id) as session:
             return (await post_entries(session, [posting], before_commit=record,

@@ -127,7 +127,8 @@ def _draft(body: dict):
 async def run(url: str, lines: int, rounds: int) -> dict[str, list[float]]:
     from gateway.app import create_app
     from gateway.secrets import key_file_beside
-    from ledger.posting import Posting, post_entries
+    from ledger.posting import post_entries
+    from ledger.posting_plan import Posting
     from resolvers.context import Limits
 
     database, entity_id, client = await _ledger(url)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
@@ -181,21 +181,21 @@ class AuditTrail:
 
     def mutation_recorder(
         self, operation: str, detail: dict
-    ) -> Callable[[AsyncSession, Sequence[int]], Awaitable[None]]:
+    ) -> Callable[[AsyncSession, Sequence[int], Mapping[int, str]], Awaitable[None]]:
         """The hook a posting calls before it commits (`posting.post_entries`'s
-        `before_commit`): the mutation's row, naming the entries, in its transaction."""
+        `before_commit`): the mutation's row, naming the entries, in its transaction.
+        The numbers of the entries the posting wrote come with the call; only those of
+        replayed entries are read."""
         event = self.mutation_event(operation, detail)
 
-        async def record_in(session: AsyncSession, entry_ids: Sequence[int]) -> None:
-            numbers = dict(
-                (
-                    await session.execute(
-                        select(JournalEntry.id, JournalEntry.number).where(
-                            JournalEntry.id.in_(sorted(set(entry_ids)))
-                        )
-                    )
-                ).all()
-            )
+        async def record_in(
+            session: AsyncSession, entry_ids: Sequence[int], known: Mapping[int, str]
+        ) -> None:
+            numbers = dict(known)
+            if missing := sorted(set(entry_ids) - numbers.keys()):
+                numbers.update((await session.execute(
+                    select(JournalEntry.id, JournalEntry.number).where(JournalEntry.id.in_(missing))
+                )).all())
             await append(session, [event([{"id": i, "number": numbers.get(i)} for i in entry_ids])])
 
         return record_in

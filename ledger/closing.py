@@ -41,7 +41,9 @@ from .model import (
     YearEndClose,
 )
 from .money import currency_scale, from_minor
-from .posting import Posting, lock_entity, resolve_refs, write_postings
+from .posting import lock_entity
+from .posting_plan import Posting, resolve_refs
+from .posting_write import write_postings
 from .reversal import post_mirror
 from .validators import validate_entry
 

@@ -11,7 +11,7 @@ to arrive (measured: most groups otherwise held one posting, the others still be
 parsed); a lone caller, whose last group was itself, never waits.
 
 Each caller still gets its own outcome: the group is planned posting by posting
-(`posting.plan_postings`), so a refused posting (a broken rule, a key conflict) fails alone
+(`posting_plan.plan_postings`), so a refused posting (a broken rule, a key conflict) fails alone
 and the others are written, numbered and chained in arrival order. Each success writes its
 own audit row in the transaction. A transaction that fails as a whole (the database went
 away, a bug) is retried posting by posting, so no caller fails for another's input.
@@ -35,15 +35,9 @@ from sqlalchemy import select
 
 from . import audit
 from .model import JournalEntry
-from .posting import (
-    Found,
-    PostedEntry,
-    Posting,
-    lock_entity,
-    plan_postings,
-    request_hashes,
-    write_plan,
-)
+from .posting import lock_entity
+from .posting_plan import Found, Posting, plan_postings, request_hashes
+from .posting_write import PostedEntry, write_plan
 from .validators import MAX_LINES
 
 if TYPE_CHECKING:

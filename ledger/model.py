@@ -310,6 +310,8 @@ class JournalLine(EntityScoped, Base):
         UniqueConstraint("entry_id", "line_no"),
         Index("ix_journal_lines_account_date", "entity_id", "account_id", "date", "id"),
         Index("ix_journal_lines_entity_date", "entity_id", "date", "account_id"),
+        # An entity's lines of given entries (every `JournalEntry.lines` batch): migration 0012.
+        Index("ix_journal_lines_entity_entry", "entity_id", "entry_id", "line_no"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -375,7 +377,7 @@ class IdempotencyKey(EntityScoped, Base):
     # loads, and keys stored before keys were per client).
     client_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # A client's key is at most 200 characters; a batch's entries add ` #index ` to it
-    # (`posting.batch_postings`).
+    # (`posting_plan.batch_postings`).
     key: Mapped[str] = mapped_column(String(220))
     request_hash: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int] = mapped_column(Id, ForeignKey("journal_entries.id"))

@@ -22,7 +22,7 @@ from .currency import check_rate
 from .errors import Rejected, Violation
 from .model import Entity, ExchangeRate
 from .money import CURRENCY_SCALES, parse_decimal
-from .posting import rate_text
+from .posting_write import rate_text
 from .setup_import import Row, read_rows, refuse
 from .tenancy import ENTITY_KEY
 

@@ -14,15 +14,9 @@ from .hashing import EntryContent, LineContent, SourceContent, fingerprint
 from .history import CodeBook, entry_contents
 from .model import Account, JournalEntry, YearEndClose
 from .money import currency_scale, from_minor
-from .posting import (
-    BeforeCommit,
-    Posting,
-    check_key,
-    lock_entity,
-    replays,
-    resolve_refs,
-    write_postings,
-)
+from .posting import BeforeCommit, lock_entity
+from .posting_plan import Posting, check_key, replays, resolve_refs
+from .posting_write import write_postings
 from .validators import validate_entry
 
 
@@ -31,14 +25,14 @@ async def reverse_entry(
     client: str = "", before_commit: BeforeCommit | None = None,
 ) -> int:
     """Post the mirror image of entry `number` on `date`, linked to it both ways.
-    `before_commit(session, [id])` runs in the same transaction, before it commits."""
+    `before_commit(session, [id], {})` runs in the same transaction, before it commits."""
     entity = await lock_entity(session)
     check_key(idempotency_key)
     request_hash = fingerprint({"operation": "reverse", "number": number, "date": date.isoformat()})
     replayed, _ = await replays(session, [(0, idempotency_key, request_hash)], client)
     if replayed:
         if before_commit is not None:
-            await before_commit(session, [replayed[0]])
+            await before_commit(session, [replayed[0]], {})
         await session.commit()
         return replayed[0]
     original = await session.scalar(select(JournalEntry).where(JournalEntry.number == number))
@@ -65,7 +59,7 @@ async def reverse_entry(
         session, entity, original, date, Posting(None, idempotency_key, client), request_hash
     )
     if before_commit is not None:
-        await before_commit(session, [entry_id])
+        await before_commit(session, [entry_id], {})
     await session.commit()
     return entry_id
 

@@ -47,7 +47,8 @@ from .model import (
     JournalEntry,
 )
 from .money import parse_decimal
-from .posting import Posting, post_entries
+from .posting import post_entries
+from .posting_plan import Posting
 
 KINDS = ("groups", "chart", "dimensions", "opening")
 COLUMNS = {
@@ -350,7 +351,7 @@ async def _opening(session, rows: list[Row], record, date: dt.date, journal: str
     # that read first may not get it): end the read above first.
     await session.rollback()
 
-    async def before_commit(session_, ids: Sequence[int]) -> None:
+    async def before_commit(session_, ids: Sequence[int], _numbers) -> None:
         await record(session_, "importOpeningBalances", {
             "date": date.isoformat(), "journal": journal, "rows": len(rows), "entries": list(ids),
         })

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .hashing import chain_hash
 from .history import ENTRY_COLUMNS, CodeBook, entry_contents
 from .model import GENESIS_HASH, Entity, JournalEntry, VerificationCheckpoint
-from .posting import entry_number
+from .posting_write import entry_number
 from .tenancy import ENTITY_KEY
 
 CHUNK = 2000

@@ -60,6 +60,7 @@ from __future__ import annotations
 import keyword
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from graphql import (
@@ -72,7 +73,12 @@ from graphql import (
     GraphQLSchema,
     Undefined,
 )
-from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql.language import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 from graphql.type import GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLString
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
@@ -80,6 +86,7 @@ from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from . import levels
 from .batch import batch_resolver
+from .compiled_variables import VariableCoercion, operation_of
 from .scopes import ScopeMiddleware
 
 DEFAULT_PLAN_CACHE_SIZE = 1024
@@ -430,6 +437,34 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     schema, holding that schema's `PlanCache`."""
 
     plans: PlanCache
+    variables: VariableCoercion | None = None
+
+    @classmethod
+    def build(cls, schema, document, root_value=None, context_value=None,
+              raw_variable_values=None, operation_name=None, *args: Any, **kwargs: Any):
+        """graphql-core's `build`, with the variables coerced by `resolvers.compiled_variables`
+        when it can: graphql-core is handed the operation without its variable definitions
+        (so it coerces none) and the executor gets the values it would have made. When the
+        compiled coercion declines, graphql-core coerces them as ever."""
+        operation = operation_of(document, operation_name)
+        values = None
+        if operation is not None and operation.variable_definitions:
+            if cls.variables is None or cls.variables.schema is not schema:
+                cls.variables = VariableCoercion(schema)
+            values = cls.variables.variable_values(operation, raw_variable_values or {})
+        if values is None:
+            return super().build(schema, document, root_value, context_value,
+                                 raw_variable_values, operation_name, *args, **kwargs)
+        bare = replace(operation, variable_definitions=())
+        executor = super().build(
+            schema, replace(document, definitions=tuple(
+                bare if d is operation else d for d in document.definitions)),
+            root_value, context_value, {}, operation_name, *args, **kwargs)
+        if isinstance(executor, list):  # errors (of the document, not of the variables)
+            return executor
+        executor.operation = operation
+        executor.variable_values = values
+        return executor
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.audit import AuditTrail
-from ledger.posting import MAX_BATCH_ENTRIES, MAX_BATCH_LINES
+from ledger.posting_plan import MAX_BATCH_ENTRIES, MAX_BATCH_LINES
 from ledger.store import LedgerDatabase
 
 from .errors import limit_exceeded, unavailable, user_input_error

@@ -13,6 +13,12 @@ resolver (`resolvers.batch`) is completed here instead, breadth first:
    by the slot's generated code, which notes the next level's batch fields; and so on
    until nothing is pending.
 
+Each list or object graphql-core hands over completes its own levels; sibling root fields
+(three aliased `journalEntries`, say) still share one batch per field and level when their
+levels start in the same tick, since their loads meet in the request's loaders. That is why
+`journalEntries` reads its page through a loader too (`EntryPageLoader`): the pages of
+sibling root fields come back in one batch, and everything below them stays in step.
+
 A batch resolver's error for one object, on a nullable field (`SourceLink.record`: the
 source is down, the record is missing), leaves that field null and is reported as
 graphql-core reports a field error: located at the field's nodes, with its path (found by

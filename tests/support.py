@@ -65,7 +65,8 @@ async def post_random_entries(db, entity_id, count, seed, accounts, dims):
     from decimal import Decimal
 
     from ledger.drafts import EntryDraft, LineDraft
-    from ledger.posting import Posting, post_entries
+    from ledger.posting import post_entries
+    from ledger.posting_plan import Posting
 
     rng = random.Random(seed)
     postings = []

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ledger.drafts import EntryDraft
-from ledger.posting import Posting, post_entries
+from ledger.posting import post_entries
+from ledger.posting_plan import Posting
 from ledger.store import LedgerDatabase
 from sources.demo.records import DEMO_YEAR, CompanyProfile
 

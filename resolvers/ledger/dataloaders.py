@@ -107,6 +107,24 @@ class BalanceByAccountLoader(LedgerLoader):
         return [sums[k] for k in keys]
 
 
+class EntryPageLoader(LedgerLoader):
+    """Key: (from, to, journal, first, after) → (rows, has_next): a page of entries.
+
+    Sibling root fields (`sales: journalEntries(journal: "SALES") … ap: journalEntries(…)`)
+    ask in the same tick, so their pages come back together, one batch, and the levels
+    below them (lines, accounts, source links, records) are asked for together too: one
+    loader batch per field and level for the whole request instead of one per root field.
+    """
+
+    async def load_batch(self, session, keys):
+        pages = []
+        for date_from, date_to, journal, first, after in keys:
+            pages.append(await reads.entries_page(
+                session, date_from=date_from, date_to=date_to, journal=journal, first=first, after=after
+            ))
+        return pages
+
+
 class LinePageLoader(LedgerLoader):
     """Key: (group, from, to, first, after) → (rows, has_next) for one group of lines.
 

@@ -15,7 +15,7 @@ import decimal
 import strawberry
 from strawberry.types import Info
 
-from ledger import audit, model, posting, reversal
+from ledger import audit, model, posting, posting_plan, reversal
 from ledger.drafts import EntryDraft, LineDraft, SourceRef
 from ledger.errors import Rejected
 
@@ -65,6 +65,11 @@ class JournalLineInput:
     )
 
 
+# A dimension kind's stored value, by member (or value): a lookup, where
+# `model.DimensionKind(kind)` cost a tenth of turning a bulk posting's inputs into drafts.
+_KIND_VALUES = {**{k: k.value for k in model.DimensionKind}, **{k.value: k.value for k in model.DimensionKind}}
+
+
 @strawberry.input
 class JournalEntryInput:
     journal: str
@@ -87,7 +92,7 @@ class JournalEntryInput:
                     quantity=line.quantity,
                     memo=line.memo,
                     dimensions=tuple(
-                        (model.DimensionKind(d.kind).value, d.code) for d in line.dimensions or ()
+                        (_KIND_VALUES[d.kind], d.code) for d in line.dimensions or ()
                     ),
                     sources=tuple(s.to_ref() for s in line.sources or ()),
                     currency=line.currency,
@@ -188,12 +193,12 @@ async def _audited(info: Info, operation: str, detail: dict, write):
         raise
 
 
-async def _links_found(info: Info, drafts: list[EntryDraft]) -> list[posting.Found]:
+async def _links_found(info: Info, drafts: list[EntryDraft]) -> list[posting_plan.Found]:
     """What each draft's source links break (`resolvers.sources.links`), found before the
     posting's transaction; a source that cannot answer stops every draft that needed it
     (fatal unless the posting replays its key)."""
     catalog = info.context.sources
-    found: list[posting.Found] = [link_violations(catalog, d) for d in drafts]
+    found: list[posting_plan.Found] = [link_violations(catalog, d) for d in drafts]
     checked = [i for i, violations in enumerate(found) if not violations]
     try:
         unverified = await unverified_links(
@@ -216,7 +221,7 @@ class LedgerMutations:
     @strawberry.federation.field(
         requires_scopes=POST,
         description="Validate and post an entry. The idempotency key is "
-        f"{posting.KEY_RULE}, and belongs to the calling integration client: the same "
+        f"{posting_plan.KEY_RULE}, and belongs to the calling integration client: the same "
         "client repeating a key with the same input gets the original entry; with a "
         "different input, CONFLICT. Another client's equal key is another key."
     )
@@ -232,7 +237,7 @@ class LedgerMutations:
             found = (await _links_found(info, [draft]))[0]
             # Concurrent postings of the entity share a transaction (`ledger.group_commit`).
             posted = await info.context.db.group_commit.post(
-                info.context.entity.id, posting.Posting(draft, idempotency_key, _key_owner(info)),
+                info.context.entity.id, posting_plan.Posting(draft, idempotency_key, _key_owner(info)),
                 found=found, max_lines=info.context.limits.max_entry_lines,
                 audit_event=trail.mutation_event(operation, detail),
             )
@@ -263,7 +268,7 @@ class LedgerMutations:
 
         async def write(trail) -> list[int]:
             drafts = [i.to_draft() for i in inputs]
-            postings = posting.batch_postings(
+            postings = posting_plan.batch_postings(
                 drafts, idempotency_key, _key_owner(info),
                 max_entries=limits.max_batch_entries, max_lines=limits.max_batch_lines,
             )

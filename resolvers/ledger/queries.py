@@ -9,12 +9,13 @@ import strawberry
 from strawberry.types import Info
 
 from ledger import model, reads
-from ledger.posting import entry_number
+from ledger.posting_write import entry_number
 from ledger.verification import verify_chain
 
 from ..ids import cursor, parse_cursor, parse_global_id
 from ..pagination import Connection, connection
 from ..scopes import LEDGER
+from .dataloaders import EntryPageLoader
 from .types import (
     Account,
     AccountGroup,
@@ -100,10 +101,9 @@ class LedgerQueries:
     ) -> Connection[JournalEntry]:
         size = info.context.page_size(first)
         position = parse_cursor(after, dt.date, int) if after else None
-        async with info.context.session() as session:
-            rows, has_next = await reads.entries_page(
-                session, date_from=from_, date_to=to, journal=journal, first=size, after=position
-            )
+        # Through a loader: sibling root fields' pages come back in one batch (EntryPageLoader).
+        key = (from_, to, journal, size, position)
+        rows, has_next = await info.context.loader(EntryPageLoader).load(key)
         return connection(rows, has_next, JournalEntry.from_row, lambda r: cursor(r.date, r.seq))
 
     @strawberry.federation.field(requires_scopes=LEDGER)

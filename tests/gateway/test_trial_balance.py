@@ -125,7 +125,8 @@ async def test_ten_thousand_odd_cent_postings_lose_no_cent(gql, world):
     import datetime as dt
 
     from ledger.drafts import EntryDraft, LineDraft
-    from ledger.posting import Posting, post_entries
+    from ledger.posting import post_entries
+    from ledger.posting_plan import Posting
 
     postings, expected = [], 0
     for n in range(10_000):

@@ -12,7 +12,7 @@ from ledger.audit import AuditTrail
 from ledger.drafts import EntryDraft, LineDraft
 from ledger.errors import Conflict, InvalidEntry
 from ledger.model import AuditEvent, JournalEntry
-from ledger.posting import Posting
+from ledger.posting_plan import Posting
 from ledger.verification import verify_chain
 
 LOCK = "UPDATE entities SET head_seq=entities.head_seq"

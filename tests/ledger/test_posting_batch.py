@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from ledger.drafts import EntryDraft, LineDraft
 from ledger.errors import Conflict, InvalidEntry
 from ledger.model import Account, JournalEntry
-from ledger.posting import Posting, post_entries
+from ledger.posting import post_entries
+from ledger.posting_plan import Posting
 from ledger.tenancy import EntityConfinementError
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import text, update
 from ledger.drafts import EntryDraft, LineDraft
 from ledger.errors import InvalidEntry
 from ledger.model import Account, Period
-from ledger.posting import Posting, lock_entity, post_entries, resolve_refs
+from ledger.posting import lock_entity, post_entries
+from ledger.posting_plan import Posting, resolve_refs
 from ledger.store import LedgerDatabase
 
 REFERENCE_TABLES = ("FROM accounts", "FROM journals", "FROM dimension_values", "FROM periods")

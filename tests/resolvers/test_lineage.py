@@ -173,7 +173,8 @@ async def test_source_calls_stay_constant_from_trial_balance_to_records(lineage,
     import datetime as dt
 
     from ledger.drafts import EntryDraft, LineDraft, SourceRef
-    from ledger.posting import Posting, post_entries
+    from ledger.posting import post_entries
+    from ledger.posting_plan import Posting
 
     crm.rows.update({f"SO-{n}": {"id": f"SO-{n}", "amount": "1.00", "customer_id": "C"} for n in range(1000, 2000)})
     # Pages of 1000 hold every line posted here (and keep within the default query cost).

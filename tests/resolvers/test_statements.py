@@ -12,7 +12,8 @@ from sqlalchemy import update
 
 from ledger.drafts import EntryDraft, LineDraft
 from ledger.model import Period
-from ledger.posting import Posting, post_entries
+from ledger.posting import post_entries
+from ledger.posting_plan import Posting
 
 BALANCE_SHEET = """query($asOf: Date!, $compare: [Comparison!], $dims: [DimensionInput!]) {
   balanceSheet(asOf: $asOf, compare: $compare, dimensions: $dims) {

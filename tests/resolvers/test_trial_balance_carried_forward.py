@@ -13,10 +13,10 @@ from decimal import Decimal
 from sqlalchemy import select, update
 
 from ledger.drafts import EntryDraft, LineDraft
-from ledger.model import Account, Entity, JournalLine, Period
-from ledger.posting import Posting, post_entries
+from ledger.model import Account, AccountType, Aggregation, Entity, JournalLine, Period
+from ledger.posting import post_entries
+from ledger.posting_plan import Posting
 from ledger.reference import AccountSpec, add_accounts
-from ledger.model import AccountType, Aggregation
 
 TB = """query($from: Date!, $to: Date!, $groupBy: [DimensionKind!]) {
   trialBalance(from: $from, to: $to, groupBy: $groupBy) {
