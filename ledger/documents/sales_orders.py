@@ -33,7 +33,9 @@ from ..model import (
 )
 from ..money import currency_scale, from_minor, to_minor
 from ..outbox import OutboxMessage
-from ..posting import Posting, batch_error, check_key, lock_entity, plan_postings, write_plan
+from ..posting import lock_entity
+from ..posting_plan import Posting, batch_error, check_key, plan_postings
+from ..posting_write import write_plan
 from . import sales_order as rules
 from .model import (
     DocumentRequest,

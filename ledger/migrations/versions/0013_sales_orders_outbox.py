@@ -8,15 +8,15 @@
 - `outbox_messages`: what other systems must hear, written with the change it reports;
 - `inbound_events`: what each signed push from a source system did, by its event id.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
