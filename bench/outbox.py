@@ -54,28 +54,6 @@ CONCURRENCY = 8
 DEADLINE = 600.0
 
 
-def sources_toml(port: int) -> str:
-    return f"""
-[systems.crm]
-owner = "company"
-kind = "rest"
-base_url = "http://127.0.0.1:{port}"
-auth = "api_key"
-api_key_header = "X-API-Key"
-credentials = "crm"
-[systems.crm.policy]
-timeout = 5.0
-deadline = 5.0
-[systems.crm.deliveries]
-salesOrder = "/crm/ledger/sales-orders"
-[systems.crm.types.Opportunity]
-batch_path = "/crm/opportunities"
-[systems.crm.types.Opportunity.fields]
-id = "ID!"
-company = "String!"
-"""
-
-
 def start_crm(port: int, key: str) -> subprocess.Popen:
     from bench.run import listening
 
@@ -156,8 +134,9 @@ async def direct(port: int, key: str, batch) -> float:
 async def catalog_for(port: int, key: str):
     from gateway.source_catalog import open_catalog
     from sources.config import parse_sources_config
+    from sources.demo.services.crm_ledger import sources_toml
 
-    return await open_catalog(parse_sources_config(sources_toml(port)), secrets={"crm": {"api_key": key}})
+    return await open_catalog(parse_sources_config(sources_toml(f"http://127.0.0.1:{port}", timeout=5.0)), secrets={"crm": {"api_key": key}})
 
 
 async def drain(db, catalog, name: str) -> None:

@@ -151,7 +151,13 @@ async def _finish(session: AsyncSession, order: SalesOrder, client: str, key: st
             idempotency_key=f"ledgergate:{entity_code}:{TOPIC}:{order.number}:v{order.version}:{system}",
             payload=message, state="PENDING", attempts=0, next_attempt_at=now, created_at=now,
         ))
-    change = Change(order.id, order.number, order.version, entry_id)
+    return await _commit(session, order, Change(order.id, order.number, order.version, entry_id),
+                         before_commit)
+
+
+async def _commit(session: AsyncSession, order: SalesOrder, change: Change,
+                  before_commit: BeforeCommit | None) -> Change:
+    """The end of every change: announced to subscribers, audited, committed."""
     await session.flush()
     await announce(session, order.entity_id, TOPIC, order.id)
     if before_commit is not None:
@@ -490,10 +496,5 @@ async def add_note(
                      "author": author, "text": text, "createdAt": note.created_at},
             state="PENDING", attempts=0, next_attempt_at=note.created_at, created_at=note.created_at,
         ))
-    change = Change(order.id, order.number, order.version, note_id=note.id)
-    await session.flush()
-    await announce(session, order.entity_id, TOPIC, order.id)
-    if before_commit is not None:
-        await before_commit(session, change)
-    await session.commit()
-    return change
+    return await _commit(session, order, Change(order.id, order.number, order.version, note_id=note.id),
+                         before_commit)

@@ -21,7 +21,7 @@ from ledger.outbox import OutboxMessage
 from sources.config import parse_sources_config
 from sources.demo.generate import generate_world
 from sources.demo.services import create_crm_app
-from sources.demo.services.crm_ledger import LedgerOrders
+from sources.demo.services.crm_ledger import LedgerOrders, sources_toml
 from sources.demo.services.serve import serving
 from tests.callers import pin_actor_cache, tester_client
 from tests.conftest import make_settings
@@ -40,26 +40,6 @@ BOOK = """mutation { setSalesOrderBook(journal: "SALES", receivableAccount: "110
 NOW = OutboxSettings(retry_delays=(0.0, 0.0, 0.0), jitter=0.0, poll_seconds=0.05)
 
 
-def sources_toml(url: str) -> str:
-    return f"""
-[systems.crm]
-owner = "company"
-kind = "rest"
-base_url = "{url}"
-auth = "api_key"
-api_key_header = "X-API-Key"
-credentials = "crm"
-[systems.crm.policy]
-timeout = 1.0
-deadline = 1.0
-[systems.crm.deliveries]
-salesOrder = "/crm/ledger/sales-orders"
-[systems.crm.types.Opportunity]
-batch_path = "/crm/opportunities"
-[systems.crm.types.Opportunity.fields]
-id = "ID!"
-company = "String!"
-"""
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from ledger.documents.sales_order import OrderLineDraft
 from ledger.drafts import SourceRef
 from sources.demo.generate import generate_world
 from sources.demo.services import create_crm_app
-from sources.demo.services.crm_ledger import LedgerOrders
+from sources.demo.services.crm_ledger import LedgerOrders, sources_toml
 from sources.demo.services.serve import serving
 from tests.callers import key_file_for_tests
 
@@ -64,22 +64,7 @@ async def test_a_gateway_killed_mid_delivery_delivers_everything_once_after_a_re
                                                    SourceRef("crm", "Opportunity", f"OPP-K{n}")),
                                   f"k{n}", notify=("crm",))
     async with serving(create_crm_app(generate_world(7, 0.05), api_key=KEY, ledger_orders=crm)) as url:
-        (tmp_path / "sources.toml").write_text(f"""
-[systems.crm]
-owner = "company"
-kind = "rest"
-base_url = "{url}"
-auth = "api_key"
-api_key_header = "X-API-Key"
-credentials = "crm"
-[systems.crm.deliveries]
-salesOrder = "/crm/ledger/sales-orders"
-[systems.crm.types.Opportunity]
-batch_path = "/crm/opportunities"
-[systems.crm.types.Opportunity.fields]
-id = "ID!"
-company = "String!"
-""")
+        (tmp_path / "sources.toml").write_text(sources_toml(url, timeout=2.0))
         database_url = world.db.engine.url.render_as_string(hide_password=False)
         config = tmp_path / "ledgergate.toml"
         config.write_text(f"""

@@ -26,7 +26,7 @@ from sources.config import parse_sources_config
 from sources.demo.generate import generate_world
 from sources.demo.records.crm import Opportunity
 from sources.demo.services import create_crm_app
-from sources.demo.services.crm_ledger import LedgerOrders
+from sources.demo.services.crm_ledger import LedgerOrders, sources_toml
 from sources.demo.services.serve import serving
 from sources.push import HEADER, sign
 from tests.callers import pin_actor_cache, tester_client
@@ -39,41 +39,6 @@ def opportunity(n: int, stage: str = "won", company: str = "ACME", customer: str
     return Opportunity(id=f"OPP-T{n}", company=company, customer_id=customer, name=f"Deal {n}",
                        kind="new_business", stage=stage, amount_minor=125_050, currency="USD",
                        created_on=dt.date(2026, 1, 5), close_date=dt.date(2026, 3, 1), project_id=None)
-
-
-def sources_toml(url: str, max_bytes: int = 4096) -> str:
-    return f"""
-[systems.crm]
-owner = "company"
-kind = "rest"
-base_url = "{url}"
-auth = "api_key"
-api_key_header = "X-API-Key"
-credentials = "crm"
-[systems.crm.policy]
-timeout = 1.0
-deadline = 1.0
-[systems.crm.deliveries]
-salesOrder = "/crm/ledger/sales-orders"
-salesOrderNote = "/crm/ledger/sales-order-notes"
-[systems.crm.push]
-secret = "push_secret"
-tolerance = 300
-max_bytes = {max_bytes}
-[systems.crm.types.Opportunity]
-url = "{url}/crm/opportunities/{{id}}"
-batch_path = "/crm/opportunities"
-[systems.crm.types.Opportunity.fields]
-id = "ID!"
-company = "String!"
-customerId = "String"
-name = "String"
-kind = "String"
-stage = "String"
-amount = "Decimal"
-currency = "String!"
-projectId = "String"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +57,9 @@ def crm():
 @pytest.fixture
 async def hook(world, records, crm):
     async with serving(create_crm_app(records, api_key=KEY, ledger_orders=crm)) as url:
-        catalog = await open_catalog(parse_sources_config(sources_toml(url)),
+        catalog = await open_catalog(parse_sources_config(sources_toml(
+            url, notes=True, order_fields=True,
+            push={"secret": "push_secret", "tolerance": 300, "max_bytes": 4096})),
                                      secrets={"crm": {"api_key": KEY, "push_secret": SECRET}})
         app = create_app(make_settings(), db=world.db, sources=catalog)
         pin_actor_cache(app)

@@ -158,3 +158,42 @@ class LedgerOrders:
             return error(404, "not_found", "no such sales order")
         where = (request.path_params["company"], request.path_params["number"])
         return JSONResponse({**found, "notes": self.notes.get(where, [])})
+
+
+ORDER_FIELDS = ("customerId", "name", "kind", "stage", "amount", "currency", "projectId")
+_FIELD_TYPES = {"amount": "Decimal", "currency": "String!"}
+
+
+def sources_toml(base_url: str, *, timeout: float = 1.0, notes: bool = False,
+                 push: dict | None = None, order_fields: bool = False) -> str:
+    """A sources config with the demo CRM at `base_url` as a system that takes the ledger's
+    sales order messages (and its notes, `notes`) and, with `push` (the keys of
+    `[systems.crm.push]`), pushes signed events; its Opportunity type with the fields an
+    order is made from (`order_fields`), else only its key and owner. For tests and
+    benchmarks (`credentials = "crm"`: they supply the api key)."""
+    deliveries = 'salesOrder = "/crm/ledger/sales-orders"\n'
+    if notes:
+        deliveries += 'salesOrderNote = "/crm/ledger/sales-order-notes"\n'
+    pushes = "" if push is None else "[systems.crm.push]\n" + "".join(
+        f"{key} = {value!r}\n".replace("'", '"') for key, value in push.items())
+    fields = "".join(f'{name} = "{_FIELD_TYPES.get(name, "String")}"\n'
+                     for name in (ORDER_FIELDS if order_fields else ()))
+    return f"""
+[systems.crm]
+owner = "company"
+kind = "rest"
+base_url = "{base_url}"
+auth = "api_key"
+api_key_header = "X-API-Key"
+credentials = "crm"
+[systems.crm.policy]
+timeout = {timeout}
+deadline = {timeout}
+[systems.crm.deliveries]
+{deliveries}{pushes}[systems.crm.types.Opportunity]
+url = "{base_url}/crm/opportunities/{{id}}"
+batch_path = "/crm/opportunities"
+[systems.crm.types.Opportunity.fields]
+id = "ID!"
+company = "String!"
+{fields}"""
