@@ -131,10 +131,15 @@ class RequestContext:
 
     @asynccontextmanager
     async def _shared_session(self) -> AsyncIterator[AsyncSession]:
-        try:
-            await asyncio.wait_for(self._share.acquire(), self._share_timeout)
-        except TimeoutError:
-            raise unavailable() from None
+        if self._share.locked():
+            try:
+                await asyncio.wait_for(self._share.acquire(), self._share_timeout)
+            except TimeoutError:
+                raise unavailable() from None
+        else:
+            # A free share is taken without waiting: no timeout to arm, and no task for
+            # wait_for to run the acquisition in (one per session otherwise).
+            await self._share.acquire()
         try:
             async with self.db.session(self.principal.entity.id) as session:
                 yield session

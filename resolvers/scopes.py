@@ -47,7 +47,6 @@ refuses introspection instead).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -251,6 +250,9 @@ def unknown_field(type_name: str, node: FieldNode) -> GraphQLError:
 # --- enforcement --------------------------------------------------------------------------------
 
 
+DOCUMENT_CACHE_SIZE = 512
+
+
 class ScopePolicy:
     """The scope table of one schema, with a cache of what each document needs."""
 
@@ -259,16 +261,21 @@ class ScopePolicy:
         self.table = field_scopes(schema)
         self.every_scope = all_scopes(self.table)
         self.introspection = introspection
-        self._document = lru_cache(maxsize=512)(self._document_scopes)
+        # What each document needs, by its text: the document is that text parsed, so the
+        # text alone is the key (keyed by the parsed document too, every look-up hashed the
+        # whole syntax tree, node by node, twice a request). Bounded; oldest out first.
+        self._by_text: dict[str, DocumentScopes] = {}
         self._visible: dict[tuple, frozenset[str]] = {}
 
-    def _document_scopes(self, key: str, document: DocumentNode) -> DocumentScopes:
-        return document_scopes(self.schema, self.table, document)
-
     def _scopes_of(self, query: str | None, document: DocumentNode) -> DocumentScopes:
-        if query:
-            return self._document(query, document)
-        return document_scopes(self.schema, self.table, document)
+        if not query:
+            return document_scopes(self.schema, self.table, document)
+        found = self._by_text.get(query)
+        if found is None:
+            if len(self._by_text) >= DOCUMENT_CACHE_SIZE:
+                del self._by_text[next(iter(self._by_text))]
+            found = self._by_text[query] = document_scopes(self.schema, self.table, document)
+        return found
 
     def unknown_to(self, query: str | None, document: DocumentNode, scopes: frozenset[str]) -> list[GraphQLError]:
         """The `UNNAMED` fields of `document` the caller may not see, refused as unknown."""
