@@ -147,7 +147,7 @@ async def drain(db, catalog, name: str) -> None:
     dispatcher = OutboxDispatcher(db, catalog, OutboxSettings(concurrency=CONCURRENCY), name=name)
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
-        if not await dispatcher.run_once() and (await outbox.backlog(db.engine))["PENDING"] == 0:
+        if not await dispatcher.rounds() and (await outbox.backlog(db.engine))["PENDING"] == 0:
             return
     raise SystemExit("the outbox did not drain before the deadline")
 

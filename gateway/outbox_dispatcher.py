@@ -33,6 +33,9 @@ from sources.errors import DeliveryRefused, SourceError
 from .config import OutboxSettings
 
 log = logging.getLogger("ledgergate.outbox")
+# Rounds (claim, deliver, record) a dispatcher keeps going at once: with one, the claim
+# and the record of each round leave the deliveries idle.
+ROUNDS_IN_FLIGHT = 2
 
 
 def dispatcher_name() -> str:
@@ -67,13 +70,35 @@ class OutboxDispatcher:
                                announcements=self.db.announcements)
         return len(claimed)
 
+    async def rounds(self, stop: asyncio.Event | None = None) -> int:
+        """Rounds until one finds nothing to do, `ROUNDS_IN_FLIGHT` at once: while one
+        round's messages are out, the next claims other records' (a record's later version
+        waits for the earlier one whatever happens, `ledger.outbox.claim`). Returns how
+        many messages they handled."""
+        total, running, idle = 0, set(), False
+        try:
+            while True:
+                while not idle and len(running) < ROUNDS_IN_FLIGHT and not (stop and stop.is_set()):
+                    running.add(asyncio.ensure_future(self.run_once()))
+                if not running:
+                    return total
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    handled = task.result()
+                    total += handled
+                    idle = idle or handled == 0
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Rounds until `stop` is set; a failing round (the database away) is logged and
         the loop goes on after a pause."""
         log.info("outbox dispatcher %s started", self.name)
         while not stop.is_set():
             try:
-                handled = await self.run_once()
+                handled = await self.rounds(stop)
                 await self._report()
             except Exception:
                 log.exception("outbox round failed; trying again in %s s", self.settings.poll_seconds)

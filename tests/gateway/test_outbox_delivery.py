@@ -248,3 +248,17 @@ async def test_an_operator_retries_dead_deliveries_of_its_own_entity_only(rig, r
     assert (await rig.gql(RETRY, {"ids": [delivery["id"]]}))["data"]["retryDeadDeliveries"]["retried"] == [delivery["id"]]
     await drain(d)
     assert rig.crm.applied == [("ACME", "SO-000001", 1)]
+
+
+async def test_rounds_in_flight_together_keep_each_orders_versions_in_order(rig, records):
+    for n in range(8):
+        await ok(rig.gql, CREATE, {"input": order_input(records, n), "key": f"c{n}"})
+        await ok(rig.gql, FULFIL, {"n": f"SO-{n + 1:06d}", "k": f"f{n}"})
+        await ok(rig.gql, INVOICE, {"n": f"SO-{n + 1:06d}", "k": f"i{n}", "d": "2026-03-15"})
+    rig.crm.faults.delay = 0.005
+    d = rig.dispatcher(dataclasses.replace(NOW, batch=3))  # small rounds: several overlap
+    while await d.rounds():
+        pass
+    for n in range(1, 9):
+        assert [v for _, number, v in rig.crm.applied if number == f"SO-{n:06d}"] == [1, 2, 3]
+    assert len(rig.crm.applied) == len(set(rig.crm.applied)) == 24

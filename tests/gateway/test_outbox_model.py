@@ -139,6 +139,12 @@ class OutboxMachine(RuleBasedStateMachine):
         self.run(OutboxDispatcher(self.world.db, self.catalog, SCHEDULE, name=f"d{self.dispatchers}").run_once())
 
     @rule()
+    def dispatch_overlapping_rounds(self):
+        """Rounds in flight together, until one finds nothing (`OutboxDispatcher.rounds`)."""
+        self.dispatchers += 1
+        self.run(OutboxDispatcher(self.world.db, self.catalog, SCHEDULE, name=f"d{self.dispatchers}").rounds())
+
+    @rule()
     def crash_mid_delivery(self):
         """A dispatcher claims, delivers (the receiver may apply), and dies before recording."""
         async def work():
