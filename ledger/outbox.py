@@ -243,15 +243,18 @@ async def retry_dead(connection, *, ids: Sequence[int] = (), entity_id: int | No
     PENDING, due now, with a fresh schedule, in the transaction of `connection` (an
     `AsyncConnection` or `AsyncSession`; the caller commits, with its audit row). Returns
     the ids retried."""
-    condition = _M.state == DEAD
+    condition = OutboxMessage.state == DEAD
     if ids:
-        condition = condition & _M.id.in_(list(ids))
+        condition = condition & OutboxMessage.id.in_(list(ids))
     if entity_id is not None:
-        condition = condition & (_M.entity_id == entity_id)
+        condition = condition & (OutboxMessage.entity_id == entity_id)
+    # The mapped class, not the table: through an entity's session the update is confined
+    # by `ledger.tenancy` like every other statement of it.
     rows = await connection.execute(
-        update(_TABLE).where(condition)
+        update(OutboxMessage).where(condition)
         .values(state=PENDING, attempts=0, next_attempt_at=stamp(now or utc_now()))
-        .returning(_M.id))
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False))
     return sorted(r.id for r in rows)
 
 
