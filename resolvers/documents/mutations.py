@@ -83,9 +83,11 @@ def _notify_notes(info: Info, order_source: str | None) -> tuple[str, ...]:
     return (order_source,) if info.context.sources.delivers(order_source, orders.NOTE_TOPIC) else ()
 
 
-async def _change(info: Info, operation: str, detail: dict, step) -> SalesOrderPayload:
-    """Run `step(session, before_commit)` with the mutation's audit row in its transaction;
-    the payload is the order as the change left it."""
+async def _change(info: Info, operation: str, detail: dict, step, prepare=None) -> SalesOrderPayload:
+    """Run `step(session, before_commit)` (with `prepare()`'s result as a third argument if
+    given: work such as a source system's answer, done before a connection is taken) with
+    the mutation's audit row in its transaction; the payload is the order as the change
+    left it."""
 
     async def write(trail):
         async def before_commit(session, change: orders.Change) -> None:
@@ -96,8 +98,9 @@ async def _change(info: Info, operation: str, detail: dict, step) -> SalesOrderP
             })
             await audit.append(session, [event])
 
+        prepared = () if prepare is None else (await prepare(),)
         async with info.context.session() as session:
-            change = await step(session, before_commit)
+            change = await step(session, before_commit, *prepared)
             row = await reads.order_by_id(session, change.order_id)
             return SalesOrderPayload(sales_order=SalesOrder.from_model(*row), replayed=change.replayed)
 
@@ -149,7 +152,7 @@ class DocumentMutations:
         draft = input.to_draft()
         detail = _keyed(idempotency_key, customer=input.customer[:200], lines=len(input.lines))
 
-        async def step(session, before_commit):
+        async def check_source() -> None:
             if draft.source is not None:
                 # The record must exist in its system, checked as a posting's links are.
                 [found] = await _links_found(
@@ -158,11 +161,13 @@ class DocumentMutations:
                     raise found
                 if found:
                     raise orders.InvalidOrder([Violation(v.path, v.message) for v in found])
+
+        async def step(session, before_commit, _checked):
             return await orders.create_order(
                 session, draft, idempotency_key, client=_key_owner(info),
                 notify=_notify(info, draft.source and draft.source.system), before_commit=before_commit)
 
-        return await _change(info, "createSalesOrder", detail, step)
+        return await _change(info, "createSalesOrder", detail, step, check_source)
 
     @strawberry.federation.field(
         requires_scopes=DOCUMENT_WRITE,
@@ -177,14 +182,16 @@ class DocumentMutations:
         detail = _keyed(idempotency_key, system=system[:64], recordType=record_type[:64],
                         recordId=record_id[:128])
 
-        async def step(session, before_commit):
-            draft = await order_from_source(info.context.sources, system, record_type, record_id,
-                                            info.context.entity.code)
+        async def read_record():
+            return await order_from_source(info.context.sources, system, record_type, record_id,
+                                           info.context.entity.code)
+
+        async def step(session, before_commit, draft):
             return await orders.create_order(
                 session, draft, idempotency_key, client=_key_owner(info),
                 notify=_notify(info, system), before_commit=before_commit)
 
-        return await _change(info, "createSalesOrderFromSource", detail, step)
+        return await _change(info, "createSalesOrderFromSource", detail, step, read_record)
 
     @strawberry.federation.field(requires_scopes=DOCUMENT_WRITE,
                                  description="OPEN → FULFILLED: the goods or service were delivered.")
