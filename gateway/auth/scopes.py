@@ -14,6 +14,8 @@ from types import MappingProxyType
 from resolvers.scopes import (  # one vocabulary: the resolvers enforce what tokens carry
     AUDIT_READ,
     BASE_SCOPES,
+    DOCUMENTS_READ,
+    DOCUMENTS_WRITE,
     LEDGER_POST,
     LEDGER_READ,
     STATISTICAL_READ,
@@ -24,7 +26,8 @@ from resolvers.scopes import (  # one vocabulary: the resolvers enforce what tok
 # The names the schema declares live with the resolvers (`resolvers.scopes`); one vocabulary.
 from sources.config import is_graphql_name
 
-__all__ = ["AUDIT_READ", "BASE_SCOPES", "LEDGER_POST", "LEDGER_READ", "STATISTICAL_READ"]
+__all__ = ["AUDIT_READ", "BASE_SCOPES", "DOCUMENTS_READ", "DOCUMENTS_WRITE", "LEDGER_POST",
+           "LEDGER_READ", "STATISTICAL_READ"]
 
 # A source system's name is a GraphQL name, as in sources.config: letters, digits and _,
 # not starting with a digit or __.

@@ -98,6 +98,12 @@ def _demo_meta(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def _crm_state(path: Path) -> Path:
+    """What the demo CRM remembers of the ledger at `path` (`crm_state`): it goes when the
+    ledger is rebuilt, since the new ledger's orders start again at version 1."""
+    return path.with_name(path.stem + "-crm.json")
+
+
 def _demo_scale(path: Path, asked: float | None) -> float:
     """The scale the demo ledger at `path` was built with: the source systems must serve
     the very records its lines link to."""
@@ -130,7 +136,14 @@ async def _demo_clients(settings: Settings, systems) -> list:
         await db.dispose()
 
 
-async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
+def _hooks_url(host: str, port: int) -> str:
+    """Where the demo CRM pushes: the gateway's `/hooks/crm`, on loopback when it listens
+    on every address."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}/hooks/crm" if ":" in host else f"http://{host}:{port}/hooks/crm"
+
+
+async def _run_demo(settings: Settings, scale: float, pos_db: Path, crm_state: Path) -> None:
     from sources.demo.generate import generate_world
 
     from ..demo.sources import demo_systems
@@ -138,9 +151,10 @@ async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
     records = await asyncio.to_thread(generate_world, DEMO_SEED, scale)
     async with contextlib.AsyncExitStack() as stack:
         try:
-            running, catalog = await stack.enter_async_context(
-                demo_systems(records, pos_db_path=pos_db)
-            )
+            running, catalog = await stack.enter_async_context(demo_systems(
+                records, pos_db_path=pos_db, crm_state_path=crm_state,
+                hooks_url=_hooks_url(settings.host, settings.port),
+            ))
         except OSError as error:
             raise ConfigError(
                 f"cannot start the demo source systems (ports 8101-8105): {error}"
@@ -152,6 +166,8 @@ async def _run_demo(settings: Settings, scale: float, pos_db: Path) -> None:
         # People sign in to the systems' deep links in a browser; passwords are fresh each run.
         sign_ins = [p.line(name) for name, r in running.sources.items() for p in r.people]
         print("\n".join(sign_ins), flush=True)
+        # The README's walkthrough calls the CRM as a program would (win a deal, add a note).
+        print(f"demo system crm: X-API-Key={running.api_keys['crm']}", flush=True)
         example = clients[0]
         print(
             f"ledgergate demo: every request needs a bearer token of one of the clients above\n"
@@ -174,6 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for file in [*_sqlite_files(path), _demo_meta(path)]:
             file.unlink(missing_ok=True)
     if not path.exists():
+        _crm_state(path).unlink(missing_ok=True)
         scale = 1.0 if args.scale is None else args.scale
         asyncio.run(_build_demo(path, scale))
         _demo_meta(path).write_text(json.dumps({"seed": DEMO_SEED, "scale": scale}) + "\n")
@@ -186,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         secrets_key_file=key_file_beside(path),
     )
     asyncio.run(upgrade_database(settings.database_url))
-    asyncio.run(_run_demo(settings, scale, path.with_name(path.stem + "-pos.db")))
+    asyncio.run(_run_demo(settings, scale, path.with_name(path.stem + "-pos.db"), _crm_state(path)))
     return 0
 
 

@@ -1,12 +1,16 @@
-"""One demo entity's book of postings: queued by month, posted in date order, in batches."""
+"""One demo entity's book of postings: queued by month, posted in date order, in batches;
+a document's change (a sales order's step) takes its place in that order, in a
+transaction of its own."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ledger.drafts import EntryDraft
 from ledger.posting import post_entries
@@ -20,6 +24,10 @@ BATCH_LINES = 4_000
 ENTRY_LINES = 5_000
 
 
+# A document's change: given the session, it writes and commits one transaction.
+Step = Callable[[AsyncSession], Awaitable[object]]
+
+
 @dataclass
 class Book:
     """One entity's postings, queued by month and posted in date order, in batches."""
@@ -29,7 +37,8 @@ class Book:
     entity_id: int
     progress: Callable[[int], None] | None
     scale: int = 2
-    queue: dict[int, list[tuple[dt.date, int, Posting, int, int]]] = field(
+    # month → (date, order, a posting or a document step, its lines, its source links)
+    queue: dict[int, list[tuple[dt.date, int, Posting | Step, int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
     order: int = 0
@@ -49,6 +58,13 @@ class Book:
         self.queue[month].append(
             (draft.date, self.order, Posting(draft, f"demo:{key}"), len(draft.lines), links)
         )
+
+    def add_step(self, day: dt.date, step: Step, lines: int = 0, links: int = 0) -> None:
+        """Queue a document change for `day`: it runs, in its own transaction, when the
+        entries before it in date order are posted; it posts `lines` lines."""
+        self.order += 1
+        month = day.month if day.year == DEMO_YEAR else 0
+        self.queue[month].append((day, self.order, step, lines, links))
 
     def add_in_parts(self, key: str, draft: EntryDraft, step: int = 1) -> None:
         """Add `draft`, cut into entries of at most ENTRY_LINES lines when it is longer.
@@ -71,6 +87,13 @@ class Book:
             batch: list[Posting] = []
             lines = links = 0
             for _, _, posting, n_lines, n_links in items:
+                if not isinstance(posting, Posting):  # a document's step: after what precedes it
+                    if batch:
+                        await self._flush(session, batch, lines, links)
+                        batch, lines, links = [], 0, 0
+                    await posting(session)
+                    self.counted(1 if n_lines else 0, n_lines, n_links)
+                    continue
                 batch.append(posting)
                 lines += n_lines
                 links += n_links
@@ -82,8 +105,12 @@ class Book:
 
     async def _flush(self, session, batch: list[Posting], lines: int, links: int) -> None:
         await post_entries(session, batch)
-        self.entries += len(batch)
+        self.counted(len(batch), lines, links)
+
+    def counted(self, entries: int, lines: int, links: int) -> None:
+        """Count what was just posted (here, or by a document) and report its lines."""
+        self.entries += entries
         self.lines += lines
         self.links += links
-        if self.progress is not None:
+        if self.progress is not None and lines:
             self.progress(lines)

@@ -9,12 +9,13 @@ secret and prints it (`demo client <role>: client_id=… client_secret=… scope
 
 The roles show the scope model at work:
 
-- auditor: reads everything, the source systems' records included (compensation too) and
-  the audit log; posts nothing;
-- bi-reader: ledger, statistical data and every system's records, but no sensitive fields
-  (the HR system's compensation comes back null with FORBIDDEN);
+- auditor: reads everything, the source systems' records and the sales orders included
+  (compensation too) and the audit log; posts nothing;
+- bi-reader: ledger, statistical data, sales orders and every system's records, but no
+  sensitive fields (the HR system's compensation comes back null with FORBIDDEN);
 - bill-payments: the accounts-payable system's vendors, bills and payments, nothing else;
-- poster: reads the ledger and posts entries.
+- poster: reads the ledger, posts entries and runs sales orders (fulfil, invoice, record
+  payments, notes); it reads no source system's records.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from ledger.store import LedgerDatabase
 from ..auth import identities
 from ..auth.scopes import (
     AUDIT_READ,
+    DOCUMENTS_READ,
+    DOCUMENTS_WRITE,
     LEDGER_POST,
     LEDGER_READ,
     STATISTICAL_READ,
@@ -60,14 +63,17 @@ class DemoRole:
 DEMO_ROLES = (
     DemoRole(
         "auditor", "reads everything, sources and audit log included; posts nothing",
-        frozenset({LEDGER_READ, STATISTICAL_READ, AUDIT_READ}), "all", sensitive=True,
+        frozenset({LEDGER_READ, STATISTICAL_READ, AUDIT_READ, DOCUMENTS_READ}), "all", sensitive=True,
     ),
     DemoRole(
-        "bi-reader", "ledger, statistics and source records, without sensitive HR fields",
-        frozenset({LEDGER_READ, STATISTICAL_READ}), "all",
+        "bi-reader", "ledger, statistics, sales orders and source records, without sensitive HR fields",
+        frozenset({LEDGER_READ, STATISTICAL_READ, DOCUMENTS_READ}), "all",
     ),
     DemoRole("bill-payments", "the AP system's vendors, bills and payments only", frozenset(), "ap"),
-    DemoRole("poster", "reads the ledger and posts entries", frozenset({LEDGER_READ, LEDGER_POST}), ""),
+    DemoRole(
+        "poster", "reads the ledger, posts entries and runs sales orders",
+        frozenset({LEDGER_READ, LEDGER_POST, DOCUMENTS_READ, DOCUMENTS_WRITE}), "",
+    ),
 )
 
 

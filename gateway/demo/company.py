@@ -135,6 +135,9 @@ class Company(HrPostings, ApPostings):
         self.headcount_changes(records.month)
         self.depreciation(records.month)
 
+    async def set_up_documents(self, session) -> None:
+        """Set up what the company's documents need (in the caller's transaction)."""
+
     def depreciation(self, month: int) -> None:
         day = month_end(month)
         self.book.add(

@@ -1,4 +1,6 @@
-"""How SOFTCO's sales orders, metered usage and depreciation become ledger entries."""
+"""How SOFTCO's sales orders, metered usage and depreciation become ledger entries: the
+CRM's invoices directly, except the won services deals, which run as the ledger's own
+sales orders (`sales_orders`)."""
 
 from __future__ import annotations
 
@@ -23,11 +25,22 @@ from .chart import (
 from .company import Company
 from .links import source_ref
 from .opening import SOFTWARE_OPENING
+from .sales_orders import DemoOrders, flows_through_an_order
 
 
 class Software(Company):
     chart = SOFTWARE_CHART
     payroll_cash = "1000"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.orders = DemoOrders(
+            self.book, {o.id: o for o in self.own(self.master.opportunities)},
+            {c.id: c.segment for c in self.customers.values()},
+        )
+
+    async def set_up_documents(self, session) -> None:
+        await self.orders.open_book(session)
 
     def opening_lines(self) -> list[LineDraft]:
         return self.balanced_opening(
@@ -36,7 +49,10 @@ class Software(Company):
 
     def month(self, records: MonthRecords) -> None:
         for order in self.own(records.sales_orders):
-            self.sales_order(order)
+            if flows_through_an_order(order):
+                self.orders.plan(order)
+            else:
+                self.sales_order(order)
         self.usage(records.usage_records)
         super().month(records)
 

@@ -29,12 +29,16 @@ SCHEMA_SCALE = 0.02
 def demo_credentials() -> tuple[Secrets, dict[str, dict[str, str]]]:
     """Fresh credentials for one demo run: (the gateway's secrets by credentials name, the
     services' keyword arguments by system). Nothing to keep, nothing in git. The POS key is
-    for other clients of its HTTP routes: the gateway reads the POS database itself."""
+    for other clients of its HTTP routes: the gateway reads the POS database itself. The
+    CRM signs its pushes to the gateway with `push_secret`."""
     keys = {name: secrets.token_urlsafe(24) for name in ("crm", "hr", "ap", "pos")}
     client_secret = secrets.token_urlsafe(24)
+    push_secret = secrets.token_urlsafe(32)
     gateway = {name: {"api_key": keys[name]} for name in ("crm", "hr", "ap")}
+    gateway["crm"]["push_secret"] = push_secret
     gateway["usage"] = {"client_secret": client_secret}
     services = {name: {"api_key": key} for name, key in keys.items()}
+    services["crm"]["push_secret"] = push_secret
     services["usage"] = {"client_secret": client_secret}
     return gateway, services
 
@@ -66,15 +70,25 @@ async def demo_systems(
     *,
     pos_db_path: str | os.PathLike[str],
     ports: Mapping[str, int] | None = None,
+    hooks_url: str | None = None,
+    crm_state_path: str | os.PathLike[str] | None = None,
 ) -> AsyncIterator[tuple[DemoSources, SourceCatalog]]:
     """The five demo systems running on loopback (`ports`: system → port, 0 for any free
     one; default 8101-8105) with fresh credentials, and the gateway's catalog for them.
+    The CRM pushes its events to `hooks_url` (the gateway's `/hooks/crm`; none: it does not
+    push) and keeps what it is told in `crm_state_path` (none: in memory). The CRM's API key
+    is on `DemoSources.api_keys` (the README's walkthrough calls the CRM with it).
     The catalog is the caller's to close (an app's lifespan does); the systems stop on exit."""
     gateway_secrets, service_secrets = demo_credentials()
+    if hooks_url is not None:
+        service_secrets["crm"]["push_url"] = hooks_url
+    if crm_state_path is not None:
+        service_secrets["crm"]["state_path"] = str(crm_state_path)
     extra = {"ports": ports} if ports is not None else {}
     running = await serve_demo_sources(
         records, pos_db_path=pos_db_path, secrets=service_secrets, **extra
     )
+    running.api_keys = {name: given["api_key"] for name, given in service_secrets.items() if "api_key" in given}
     try:
         yield running, await open_demo_catalog(running, gateway_secrets)
     finally:

@@ -109,6 +109,7 @@ async def _set_up(db: LedgerDatabase, company: Company) -> None:
         await add_monthly_periods(s, DEMO_YEAR)
         # The demo's setup, like the rest of its load, is not an operator's change: no audit row.
         await admin.set_retained_earnings(s, RETAINED_EARNINGS, _unaudited)
+        await company.set_up_documents(s)
         await s.commit()
     company.opening()
     await company.book.post(0)

@@ -196,7 +196,9 @@ async def test_the_demo_prints_one_line_per_client_with_its_scopes(demo):
         assert match, client.line()
         printed[match["role"]] = match["scopes"].split(" ")
     assert printed["bill-payments"] == ["source:ap:read"]
-    assert printed["poster"] == ["ledger:post", "ledger:read"]
+    assert printed["poster"] == ["documents:read", "documents:write", "ledger:post", "ledger:read"]
+    assert not any("documents:write" in s for role, s in printed.items() if role != "poster")
+    assert all("documents:read" in printed[role] for role in ("auditor", "bi-reader", "poster"))
     assert "source:hr:sensitive" in printed["auditor"] and "source:hr:sensitive" not in printed["bi-reader"]
     assert not any("ledger:post" in s for role, s in printed.items() if role != "poster")
 

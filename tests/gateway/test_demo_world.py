@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from gateway.demo.sales_orders import flows_through_an_order
 from gateway.demo.world import build_demo
 from ledger.migrate import upgrade
 from ledger.model import DIMENSION_COLUMNS, DimensionKind
@@ -192,7 +193,11 @@ async def test_every_source_link_names_a_generated_record(demo, records):
     linked = defaultdict(set)
     for system, record_type, record_id, _ in links:
         linked[(system, record_type)].add(record_id)
-    # Every receipt, usage record, sales order, bill and payment drills down from some line.
+    # Every receipt, usage record, sales order, bill and payment drills down from some line;
+    # the CRM's invoice of a won services deal does through the opportunity (the ledger's
+    # own sales order invoiced it: `test_won_deals_run_as_sales_orders`).
+    deals = {o.id: o.opportunity_id for o in records.sales_orders if flows_through_an_order(o)}
+    assert deals and set(deals.values()) <= linked[("crm", "Opportunity")]
     for group, key in (
         ("receipts", ("pos", "Receipt")),
         ("usage_records", ("usage", "UsageRecord")),
@@ -202,7 +207,7 @@ async def test_every_source_link_names_a_generated_record(demo, records):
         ("hires", ("hr", "Hire")),
         ("terminations", ("hr", "Termination")),
     ):
-        assert {r.id for r in getattr(records, group)} == linked[key], group
+        assert {r.id for r in getattr(records, group)} - deals.keys() == linked[key], group
     [(unlinked_lines,)] = await _rows(
         db,
         """
@@ -256,7 +261,9 @@ async def test_summary_and_progress_match_the_database(demo):
     assert sum(posted) == lines and all(n > 0 for n in posted)
     assert summary.accounts == (await _rows(db, "SELECT COUNT(*) FROM accounts"))[0][0]
     keys = await _rows(db, "SELECT COUNT(*), SUM(key LIKE 'demo:%') FROM idempotency_keys")
-    assert keys == [(entries, entries)]
+    # A sales order's entries are keyed by the order's own requests (document_requests).
+    [(by_orders,)] = await _rows(db, "SELECT COUNT(*) FROM sales_order_entries")
+    assert by_orders > 0 and keys == [(entries - by_orders, entries - by_orders)]
     assert "2 entities" in str(summary)
 
 
@@ -355,3 +362,46 @@ async def test_the_demo_balance_sheets_balance_with_the_years_result_in_equity(d
         [result] = [r.amounts for r in sheet.rows if r.kind == "RESULT"]
         [net] = [r.amounts for r in income.rows if r.code == "NET_RESULT"]
         assert result[0] == net[0] != 0, code  # nothing closed yet: the year's result is equity's
+
+
+async def test_won_deals_run_as_sales_orders(demo, records):
+    """Each won services deal is a ledger sales order made from its opportunity: invoiced on
+    the CRM's order date, paid as the customer paid (large ones in two instalments), every
+    step an outbox message for the CRM, and the order's entries linked to the opportunity."""
+    db, _, _ = demo
+    deals = {o.opportunity_id: o for o in records.sales_orders if flows_through_an_order(o)}
+    assert len(deals) >= 2
+    orders = await _rows(db, """
+        SELECT o.id, o.source_record_id, o.state, o.version, o.total, o.invoiced, o.paid, o.paid_on
+        FROM sales_orders o JOIN entities e ON e.id = o.entity_id WHERE e.code = 'SOFTCO'
+          AND o.source_system = 'crm' AND o.source_record_type = 'Opportunity'""")
+    assert {deal for _, deal, *_ in orders} == deals.keys() and len(orders) == len(deals)
+    for order_id, deal, state, version, total, invoiced, paid, paid_on in orders:
+        made = deals[deal]
+        instalments = 0 if made.paid_on is None else 2 if made.amount_minor >= 50_000_00 else 1
+        assert (state, total, invoiced, paid, paid_on) == (
+            "INVOICED" if made.paid_on is None else "PAID", made.amount_minor, made.amount_minor,
+            made.amount_minor if made.paid_on else 0, made.paid_on and made.paid_on.isoformat())
+        assert version == 3 + instalments  # created, fulfilled, invoiced, each payment
+        entries = await _rows(db, """
+            SELECT s.kind, e.date, e.description, j.code,
+                   (SELECT COUNT(*) FROM source_links l WHERE l.entry_id = e.id AND l.record_id = :deal)
+            FROM sales_order_entries s JOIN journal_entries e ON e.id = s.entry_id
+            JOIN journals j ON j.id = e.journal_id WHERE s.order_id = :order ORDER BY e.seq""",
+            order=order_id, deal=deal)
+        assert [(k, str(d)) for k, d, *_ in entries][:1] == [("INVOICE", str(made.order_date))]
+        assert [k for k, *_ in entries] == ["INVOICE"] + ["PAYMENT"] * instalments
+        assert all(j == "SALES" and links == 3 for *_, j, links in entries)  # 2 lines + the entry
+        if instalments:
+            assert str(entries[-1][1]) == str(made.paid_on)
+        messages = await _rows(db, """
+            SELECT system, version, state FROM outbox_messages
+            WHERE topic = 'salesOrder' AND record_key = (SELECT number FROM sales_orders WHERE id = :order)
+              AND json_extract(payload, '$.company') = 'SOFTCO' ORDER BY version""", order=order_id)
+        assert messages == [("crm", v, "PENDING") for v in range(1, version + 1)]
+    # The services revenue is what the CRM invoiced, deals included, and balances.
+    [(revenue,)] = await _rows(db, """
+        SELECT SUM(l.credit - l.debit) FROM journal_lines l JOIN accounts a ON a.id = l.account_id
+        JOIN entities e ON e.id = a.entity_id WHERE e.code = 'SOFTCO' AND a.code = '4200'""")
+    services = [o for o in records.sales_orders if o.company == "SOFTCO" and o.kind == "services"]
+    assert revenue == sum(o.amount_minor for o in services)

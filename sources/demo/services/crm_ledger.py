@@ -14,6 +14,8 @@ that key gets the stored answer and changes nothing (the same key with another b
 422). Each message carries the order's version: one older than what the CRM holds is
 acknowledged and ignored, so a status never goes back, whatever the order of arrival.
 
+What it holds survives a restart when it is given a state file (`crm_state`).
+
 `faults` lets tests and benchmarks make the CRM misbehave on purpose: refuse the next
 requests with 500 before applying them, or apply them and then answer 500 (the case an
 idempotency key exists for).
@@ -31,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .crm_state import CrmState
 from .routes import JSONResponse, error
 
 PATH = "/crm/ledger/sales-orders"
@@ -53,16 +56,22 @@ class Faults:
 class LedgerOrders:
     """The CRM's copy of each ledger sales order, and its idempotency store."""
 
-    def __init__(self) -> None:
-        self.orders: dict[tuple[str, str], dict[str, Any]] = {}
-        self.keys: dict[str, tuple[bytes, int, dict]] = {}
+    def __init__(self, state: CrmState | None = None) -> None:
+        self.state = state or CrmState()
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {
+            (o["company"], o["number"]): o for o in self.state.get("orders", [])}
+        # Idempotency-Key → (the request's body, the answer's status and JSON).
+        self.keys: dict[str, tuple[bytes, int, dict]] = {
+            key: (body.encode("latin-1"), status, answer)
+            for key, (body, status, answer) in self.state.get("keys", {}).items()}
         # Every (company, number, version) applied, in order: tests check nothing twice.
         self.applied: list[tuple[str, str, int]] = []
         # Every POST by its Idempotency-Key, replays and failures included.
         self.requests: dict[str, int] = {}
         self.faults = Faults()
         # (company, number) → notes, each {id, author, text, origin}.
-        self.notes: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.notes: dict[tuple[str, str], list[dict[str, Any]]] = {
+            (company, number): notes for company, number, notes in self.state.get("notes", [])}
         self._lock = asyncio.Lock()
 
     def routes(self) -> list[Route]:
@@ -85,7 +94,18 @@ class LedgerOrders:
         note = {"id": f"CRM-N{sum(map(len, self.notes.values())) + 1}", "author": author,
                 "text": text, "origin": "crm"}
         notes.append(note)
+        self._keep()
         return note
+
+    def _keep(self) -> None:
+        if not self.state.kept:  # in memory only: nothing to write (a benchmark's 10,000 keys)
+            return
+        self.state.save(
+            orders=list(self.orders.values()),
+            keys={key: [body.decode("latin-1"), status, answer]
+                  for key, (body, status, answer) in self.keys.items()},
+            notes=[[*where, notes] for where, notes in self.notes.items()],
+        )
 
     async def _keyed(self, request: Request, apply) -> Response:
         key = request.headers.get("idempotency-key", "")
@@ -108,6 +128,7 @@ class LedgerOrders:
             status, answer = apply(body)
             if status < 500:
                 self.keys[key] = (body, status, answer)
+                self._keep()
             if self.faults.fail_after and status == 200:
                 self.faults.fail_after -= 1
                 return error(500, "unavailable", "the CRM applied it, then failed to answer")

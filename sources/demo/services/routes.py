@@ -75,6 +75,11 @@ class Collection:
     def get(self, record_id: str) -> SourceRecord | None:
         return self.by_id.get(record_id)
 
+    def put(self, record: SourceRecord) -> None:
+        """Add `record`, or replace the one with its id (a record changed in the system)."""
+        self.by_id[record.id] = record
+        self._json.pop(record.id, None)
+
     def json(self, record_id: str) -> dict[str, Any] | None:
         found = self._json.get(record_id)
         if found is None:

@@ -107,10 +107,12 @@ class DemoSources:
         sources: system name → its running server and root URL (the real port, also when
             asked for port 0).
         pos_database_url: the SQLAlchemy URL of the POS database.
+        api_keys: system → the API key its clients send, where its starter shares it.
     """
 
     sources: dict[str, RunningSource] = field(default_factory=dict)
     pos_database_url: str | None = None
+    api_keys: dict[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return self.sources[name].url
