@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .changes import announce_on
+from .changes import announce_all_on, announce_on
 from .model import Base, EntityScoped, Id
 
 
@@ -199,11 +199,11 @@ async def delivered(engine: AsyncEngine, messages: Claimed | Sequence[Claimed], 
                     lease_expires_at=None, last_error=None)
             .returning(_M.id))
         done = {row.id for row in rows}
-        pending = [await _announce(connection, m) for m in batch if m.id in done]
+        pending = await announce_all_on(connection, [
+            (m.entity_id, DELIVERY_TOPIC, f"{m.topic}:{m.record_key}") for m in batch if m.id in done])
     if announcements is not None:
         for message in pending:
-            if message:
-                announcements.emit(message)
+            announcements.emit(message)
     return len(done)
 
 
