@@ -8,6 +8,7 @@ import contextlib
 import re
 
 import httpx
+import pytest
 
 import gateway.demo.sources as demo_sources
 from gateway import cli
@@ -31,9 +32,9 @@ def _start_demo(tmp_path, monkeypatch, capsys) -> list[dict]:
     starts: list[dict] = []
 
     @contextlib.asynccontextmanager
-    async def on_free_ports(records, *, pos_db_path, ports=None):
-        async with original(records, pos_db_path=pos_db_path, ports=dict.fromkeys(SERVICES, 0)) as up:
-            starts.append({"running": up[0]})
+    async def on_free_ports(records, *, pos_db_path, ports=None, **given):
+        async with original(records, pos_db_path=pos_db_path, ports=dict.fromkeys(SERVICES, 0), **given) as up:
+            starts.append({"running": up[0], "given": given})
             yield up
 
     async def browse_instead_of_serving(settings, catalog):
@@ -70,6 +71,12 @@ def test_the_demo_prints_sign_ins_that_open_deep_links_in_a_browser(tmp_path, mo
     assert "demo client " in first["out"]  # beside the client lines
     again = {(m["system"], m["user"]): m["password"] for m in SIGN_IN.finditer(second["out"])}
     assert all(again[(p["system"], p["user"])] != p["password"] for p in printed)
+    # The CRM's key for the README's walkthrough, fresh at each start; the CRM pushes to the
+    # gateway's hook and keeps its state beside the ledger.
+    keys = [re.search(r"^demo system crm: X-API-Key=(\S{32})$", s["out"], re.M) for s in (first, second)]
+    assert all(keys) and keys[0][1] != keys[1][1]
+    assert first["given"] == {"crm_state_path": tmp_path / "demo-crm.json",
+                              "hooks_url": "http://127.0.0.1:8000/hooks/crm"}
 
     refused = first["anonymous"]
     assert refused.status_code == 401
@@ -79,3 +86,15 @@ def test_the_demo_prints_sign_ins_that_open_deep_links_in_a_browser(tmp_path, mo
     assert manager.status_code == staff.status_code == 200
     assert manager.headers["content-type"].startswith("text/html")
     assert "annualSalary" in manager.text and "annualSalary" not in staff.text
+
+
+@pytest.mark.parametrize(("host", "url"), [
+    ("127.0.0.1", "http://127.0.0.1:8000/hooks/crm"),
+    ("0.0.0.0", "http://127.0.0.1:8000/hooks/crm"),  # every address: the CRM pushes on loopback
+    ("::", "http://[::1]:8000/hooks/crm"),
+    ("::1", "http://[::1]:8000/hooks/crm"),
+])
+def test_the_demo_crm_pushes_to_the_gateway_wherever_it_listens(host, url):
+    from gateway.cli.demo import _hooks_url
+
+    assert _hooks_url(host, 8000) == url
