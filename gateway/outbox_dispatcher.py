@@ -65,10 +65,25 @@ class OutboxDispatcher:
         failure in its own). Returns how many messages it handled."""
         claimed = await outbox.claim(self.db.engine, self.name, limit=self.settings.batch,
                                      lease=self.settings.lease_seconds)
-        taken = await asyncio.gather(*(self._deliver(message) for message in claimed))
+        taken = await self._deliver_all(claimed)
         await outbox.delivered(self.db.engine, [m for m, ok in zip(claimed, taken) if ok], self.name,
                                announcements=self.db.announcements)
         return len(claimed)
+
+    async def _deliver_all(self, claimed: list[Claimed]) -> list[bool]:
+        """Deliver `claimed` by `concurrency` workers, each taking the next message when its
+        last one is done (not a task a message, all started at once: httpx's pool hands one
+        idle connection to every request that arrives in the same moment, and all but one
+        must ask again)."""
+        taken = [False] * len(claimed)
+        queue = iter(enumerate(claimed))
+
+        async def worker() -> None:
+            for n, message in queue:
+                taken[n] = await self._deliver(message)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.settings.concurrency, len(claimed)))))
+        return taken
 
     async def rounds(self, stop: asyncio.Event | None = None) -> int:
         """Rounds until one finds nothing to do, `ROUNDS_IN_FLIGHT` at once: while one

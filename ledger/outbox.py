@@ -65,7 +65,8 @@ class OutboxMessage(EntityScoped, Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         UniqueConstraint("idempotency_key"),
-        Index("ix_outbox_messages_due", "state", "next_attempt_at"),
+        # A claim's walk in id order on SQLite too (migration 0014), and the counts by state.
+        Index("ix_outbox_messages_state", "state", "id"),
         # A claim walks the pending messages in id order: without this the delivered ones,
         # which only grow, are walked too (34 ms a claim at 60,000 of them on PostgreSQL).
         Index("ix_outbox_messages_pending", "id", postgresql_where=text("state = 'PENDING'"),

@@ -5,7 +5,7 @@ import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ledger import outbox
 from ledger.outbox import DEAD, DELIVERED, PENDING, OutboxMessage, RetrySchedule
@@ -120,3 +120,26 @@ async def test_backlog_counts_each_state(world):
     [c] = await outbox.claim(world.db.engine, "a", now=at(0))
     await outbox.delivered(world.db.engine, c, "a", now=at(0))
     assert await outbox.backlog(world.db.engine) == {PENDING: 1, DELIVERED: 1, DEAD: 0}
+
+
+async def test_a_claim_walks_the_pending_messages_in_id_order_and_stops_at_its_limit(world):
+    """Migration 0014: SQLite had read every pending message through the (state, due time)
+    index and sorted them all by id for each claim; through (state, id) they come in order."""
+    if world.db.engine.dialect.name == "postgresql":
+        async with world.db.engine.connect() as conn:
+            definition = await conn.scalar(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_outbox_messages_state'"))
+        assert definition is not None and "(state, id)" in definition, definition
+        return
+    for n in range(5):
+        await _add(world, f"SO-{n}", (1, 2))
+    seen: list[tuple] = []
+    world.db.listen("before_cursor_execute",
+                    lambda _c, _cur, statement, params, *_: seen.append((statement, params)))
+    claimed = await outbox.claim(world.db.engine, "a", limit=3, now=at(0))
+    assert [(c.record_key, c.version) for c in claimed] == [("SO-0", 1), ("SO-1", 1), ("SO-2", 1)]
+    [(statement, params)] = [(s, p) for s, p in seen if s.lstrip().upper().startswith("UPDATE")]
+    async with world.db.engine.connect() as conn:
+        plan = [row[-1] for row in (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()]
+    assert any("ix_outbox_messages_state" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
