@@ -62,11 +62,7 @@ async def announce(session, entity_id: int, topic: str, key: object) -> None:
 async def announce_on(connection, entity_id: int, topic: str, key: object) -> str | None:
     """The same in a Core connection's transaction. On SQLite the announcement is returned
     for the caller to emit once its transaction has committed."""
-    message = announcement(entity_id, topic, key)
-    if connection.dialect.name == "postgresql":
-        await connection.execute(text("SELECT pg_notify(:channel, :message)"),
-                                 {"channel": CHANNEL, "message": message})
-        return None
+    [message] = await announce_all_on(connection, [(entity_id, topic, key)]) or [None]
     return message
 
 

@@ -52,19 +52,18 @@ class Book:
     def add(self, key: str, draft: EntryDraft) -> None:
         if not draft.lines:
             return
-        month = draft.date.month if draft.date.year == DEMO_YEAR else 0
         links = sum(len(line.sources) for line in draft.lines) + (draft.source is not None)
-        self.order += 1
-        self.queue[month].append(
-            (draft.date, self.order, Posting(draft, f"demo:{key}"), len(draft.lines), links)
-        )
+        self._queue(draft.date, Posting(draft, f"demo:{key}"), len(draft.lines), links)
 
     def add_step(self, day: dt.date, step: Step, lines: int = 0, links: int = 0) -> None:
         """Queue a document change for `day`: it runs, in its own transaction, when the
         entries before it in date order are posted; it posts `lines` lines."""
+        self._queue(day, step, lines, links)
+
+    def _queue(self, day: dt.date, item: Posting | Step, lines: int, links: int) -> None:
         self.order += 1
         month = day.month if day.year == DEMO_YEAR else 0
-        self.queue[month].append((day, self.order, step, lines, links))
+        self.queue[month].append((day, self.order, item, lines, links))
 
     def add_in_parts(self, key: str, draft: EntryDraft, step: int = 1) -> None:
         """Add `draft`, cut into entries of at most ENTRY_LINES lines when it is longer.

@@ -97,8 +97,9 @@ class Deals:
         if record.stage == "lost":
             return error(409, "lost", f"{deal} was lost: it cannot be won")
         if record.stage == "open":
-            self.won[deal] = dt.date.today().isoformat()
-            self._mark_won(deal, dt.date.today())
+            today = dt.date.today()
+            self.won[deal] = today.isoformat()
+            self._mark_won(deal, today)
             if self.state.kept:
                 self.state.save(won=self.won)
         event = {"id": f"crm-won-{deal}", "type": "opportunity.closed_won",
